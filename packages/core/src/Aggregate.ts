@@ -1,0 +1,311 @@
+/**
+ * Aggregate definitions and loading. An aggregate binds a decider to its event catalog, its
+ * stream category and, optionally, a state schema and snapshot policy. Loading reads the latest
+ * usable snapshot plus the events after it and folds them with `evolve`; temporal loads give the
+ * state as of a stream version or a point in time.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either, Metric, Option, Schema, Stream } from "effect"
+import type * as Decider from "./Decider.js"
+import * as EventCatalog from "./EventCatalog.js"
+import * as EventStore from "./EventStore.js"
+import * as Metrics from "./Metrics.js"
+import type { RecordedEvent } from "./RecordedEvent.js"
+import * as SnapshotStore from "./SnapshotStore.js"
+import * as StreamId from "./StreamId.js"
+
+/**
+ * When and how to snapshot an aggregate's state.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SnapshotPolicy<S> {
+  /** Encodes the state to JSON and back. */
+  readonly schema: Schema.Schema<S, any, never>
+  /** The state schema's version; snapshots of another version are ignored. Default 1. */
+  readonly schemaVersion?: number
+  /** Take a snapshot each time the stream crosses a multiple of this many events. */
+  readonly every: number
+}
+
+/**
+ * An aggregate definition.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Aggregate<C, S, E extends { readonly _tag: string }, Err = never, R = never> {
+  /** The stream category: streams are named `"<category>-<id>"`. */
+  readonly category: string
+  readonly catalog: EventCatalog.EventCatalog<E>
+  readonly decider: Decider.Decider<C, S, E, Err, R>
+  readonly snapshots?: SnapshotPolicy<S>
+}
+
+/**
+ * Any aggregate, for generic code.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Any = Aggregate<any, any, any, any, any>
+
+/**
+ * Defines an aggregate. Throws at definition time when the category is empty or contains `-`,
+ * or when the snapshot interval is not a positive integer.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <C, S, E extends { readonly _tag: string }, Err = never, R = never>(
+  definition: Aggregate<C, S, E, Err, R>
+): Aggregate<C, S, E, Err, R> => {
+  if (definition.category.length === 0 || definition.category.includes("-")) {
+    throw new TypeError(`Aggregate.make: the category ${JSON.stringify(definition.category)} must be non-empty, without "-"`)
+  }
+  if (definition.snapshots !== undefined && !(Number.isSafeInteger(definition.snapshots.every) && definition.snapshots.every > 0)) {
+    throw new TypeError(`Aggregate.make: snapshots.every must be a positive integer`)
+  }
+  return definition
+}
+
+/**
+ * The stream id of the aggregate instance `id`: `"<category>-<id>"`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const streamId = (aggregate: Any, id: string): Effect.Effect<StreamId.StreamId, StreamId.InvalidStreamId> =>
+  StreamId.fromCategory(aggregate.category, id)
+
+/**
+ * Checks that a stream id is valid and belongs to the aggregate's category.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateStreamId = (
+  aggregate: Any,
+  id: string
+): Effect.Effect<StreamId.StreamId, StreamId.InvalidStreamId> =>
+  Effect.flatMap(StreamId.make(id), (valid) =>
+    StreamId.category(valid) === aggregate.category && valid.length > aggregate.category.length + 1
+      ? Effect.succeed(valid)
+      : Effect.fail(
+        new StreamId.InvalidStreamId({
+          streamId: id,
+          reason: `streams of this aggregate are named "${aggregate.category}-<id>"`
+        })
+      ))
+
+/**
+ * A loaded aggregate state.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Loaded<S> {
+  readonly streamId: StreamId.StreamId
+  readonly state: S
+  /** The stream version the state includes (0 for a stream with no events). */
+  readonly version: number
+  /** The version of the snapshot loading started from, if any. */
+  readonly snapshotVersion: Option.Option<number>
+  /** How many events were folded on top of the snapshot or initial state. */
+  readonly eventsFolded: number
+}
+
+/**
+ * Everything loading can fail with. Snapshot problems never fail a load: they fall back to
+ * replaying the events.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type LoadError = EventStore.ReadError | EventCatalog.DecodeError
+
+/**
+ * Which state to load: the latest (default), as of a stream version, or as of a time (the
+ * events recorded at or before it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AsOf = { readonly version: number } | { readonly time: Date }
+
+interface Start<S> {
+  readonly state: S
+  readonly version: number
+  readonly snapshotVersion: Option.Option<number>
+}
+
+const fromScratch = <S>(initialState: S): Start<S> => ({
+  state: initialState,
+  version: 0,
+  snapshotVersion: Option.none()
+})
+
+/** The latest snapshot that fits the current state schema and version bound, or the initial state. */
+const startingPoint = <C, S, E extends { readonly _tag: string }, Err, R>(
+  aggregate: Aggregate<C, S, E, Err, R>,
+  id: StreamId.StreamId,
+  maxVersion: number
+): Effect.Effect<Start<S>> => {
+  const policy = aggregate.snapshots
+  const initial = fromScratch(aggregate.decider.initialState)
+  if (policy === undefined) return Effect.succeed(initial)
+  const schemaVersion = policy.schemaVersion ?? 1
+  const decodeState = Schema.decodeUnknownEither(policy.schema)
+  return Effect.serviceOption(SnapshotStore.SnapshotStore).pipe(
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.succeed(initial),
+      onSome: (store) =>
+        store.load(id).pipe(
+          Effect.map((found) => {
+            if (Option.isNone(found)) return initial
+            const snapshot = found.value
+            if (snapshot.schemaVersion !== schemaVersion || snapshot.version > maxVersion || snapshot.version < 1) {
+              return initial
+            }
+            const decoded = decodeState(snapshot.state)
+            return Either.isRight(decoded)
+              ? { state: decoded.right, version: snapshot.version, snapshotVersion: Option.some(snapshot.version) }
+              : initial
+          }),
+          Effect.catchAll((error) =>
+            Effect.as(Effect.logWarning("Snapshot load failed; replaying the stream instead", error), initial)
+          )
+        )
+    }))
+  )
+}
+
+/** Folds the stream's events after `start` (up to `to`, while `keep` holds) into the state. */
+const foldEvents = <C, S, E extends { readonly _tag: string }, Err, R>(
+  aggregate: Aggregate<C, S, E, Err, R>,
+  id: StreamId.StreamId,
+  start: Start<S>,
+  to: number,
+  keep: (event: RecordedEvent) => boolean
+): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> =>
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    const decode = EventCatalog.decode(aggregate.catalog)
+    const evolve = aggregate.decider.evolve
+    let state = start.state
+    let version = start.version
+    let folded = 0
+    let stopped = false
+    yield* store.readStream(id, { from: start.version + 1, to }).pipe(
+      Stream.runForEachChunk((chunk) =>
+        Effect.suspend(() => {
+          for (const recorded of chunk) {
+            if (stopped || !keep(recorded)) {
+              stopped = true
+              break
+            }
+            const decoded = decode(recorded)
+            if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+            state = evolve(state, decoded.right.data)
+            version = recorded.streamVersion
+            folded++
+          }
+          return Effect.void
+        })
+      )
+    )
+    return { streamId: id, state, version, snapshotVersion: start.snapshotVersion, eventsFolded: folded }
+  })
+
+/**
+ * Loads an aggregate's state: the latest usable snapshot (when the aggregate has a snapshot
+ * policy and a `SnapshotStore` is provided) plus the events after it. A snapshot of another
+ * state schema version, one above the stream's version, or one that does not decode is ignored
+ * and the state is rebuilt from the events. With `asOf`, loads the state as of a stream
+ * version or a time.
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const load = <C, S, E extends { readonly _tag: string }, Err, R>(
+  aggregate: Aggregate<C, S, E, Err, R>,
+  streamId: string,
+  asOf?: AsOf
+): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> =>
+  Effect.gen(function*() {
+    const id = yield* validateStreamId(aggregate, streamId)
+    if (asOf !== undefined && "time" in asOf) {
+      const until = asOf.time.getTime()
+      return yield* foldEvents(
+        aggregate,
+        id,
+        fromScratch(aggregate.decider.initialState),
+        Number.MAX_SAFE_INTEGER,
+        (event) => event.recordedAt.getTime() <= until
+      )
+    }
+    const to = asOf === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, asOf.version)
+    const start = yield* startingPoint(aggregate, id, to)
+    const loaded = yield* foldEvents(aggregate, id, start, to, () => true)
+    if (loaded.eventsFolded === 0 && Option.isSome(start.snapshotVersion)) {
+      // No events after the snapshot: make sure the stream really reaches the snapshot's version.
+      const actual = Option.getOrElse(yield* EventStore.streamVersion(id), () => 0)
+      if (actual < start.version) {
+        return yield* foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to, () => true)
+      }
+    }
+    return loaded
+  }).pipe(
+    Effect.tap((loaded) => Metric.increment(Metrics.aggregateLoads).pipe(
+      Effect.zipRight(Effect.annotateCurrentSpan({ "facta.version": loaded.version, "facta.events_folded": loaded.eventsFolded }))
+    )),
+    Effect.withSpan("Aggregate.load", {
+      attributes: { "facta.stream_id": streamId, "facta.category": aggregate.category, ...asOfAttributes(asOf) }
+    })
+  )
+
+const asOfAttributes = (asOf: AsOf | undefined): Record<string, unknown> =>
+  asOf === undefined ? {} : "time" in asOf ? { "facta.as_of_time": asOf.time.toISOString() } : { "facta.as_of_version": asOf.version }
+
+/**
+ * Saves a snapshot of `state` at `version` when the aggregate's policy says so (the stream
+ * crossed a multiple of `every` between `previousVersion` and `version`) and a `SnapshotStore`
+ * is provided. Never fails: a failed write is logged and counted, and loading falls back to events.
+ *
+ * @since 0.1.0
+ * @category snapshots
+ */
+export const snapshotIfDue = <C, S, E extends { readonly _tag: string }, Err, R>(
+  aggregate: Aggregate<C, S, E, Err, R>,
+  streamId: StreamId.StreamId,
+  previousVersion: number,
+  version: number,
+  state: S
+): Effect.Effect<boolean> => {
+  const policy = aggregate.snapshots
+  if (policy === undefined || Math.floor(version / policy.every) <= Math.floor(previousVersion / policy.every)) {
+    return Effect.succeed(false)
+  }
+  return Effect.serviceOption(SnapshotStore.SnapshotStore).pipe(
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.succeed(false),
+      onSome: (store) =>
+        Schema.encode(policy.schema)(state).pipe(
+          Effect.flatMap((encoded) =>
+            store.save(streamId, { version, schemaVersion: policy.schemaVersion ?? 1, state: encoded })
+          ),
+          Effect.zipRight(Metric.increment(Metrics.snapshotsSaved)),
+          Effect.as(true),
+          Effect.catchAllCause((cause) =>
+            Effect.logWarning("Snapshot write failed; the command succeeded and loads will replay events", cause).pipe(
+              Effect.zipRight(Metric.increment(Metrics.snapshotFailures)),
+              Effect.as(false)
+            )
+          )
+        )
+    })),
+    Effect.withSpan("Aggregate.snapshot", { attributes: { "facta.stream_id": streamId, "facta.version": version } })
+  )
+}

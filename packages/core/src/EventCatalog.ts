@@ -1,0 +1,484 @@
+/**
+ * Event catalogs: the domain events of an aggregate or bounded context, with the history of
+ * each event type's schema (upcasters) and renamed types. A catalog encodes domain events for
+ * appending and decodes stored events — of any past schema version — into today's types.
+ *
+ * Stored payloads keep the form they were written in: a stored event carries its type and the
+ * schema version it was encoded with, and decoding runs that version's chain of
+ * `Schema.transform`s up to the current type. Old events are never rewritten.
+ *
+ * @since 0.1.0
+ */
+import { Data, Effect, Either, JSONSchema, ParseResult, Schema, SchemaAST, Stream } from "effect"
+import * as EventStore from "./EventStore.js"
+import type { EventMetadata, NewEvent, RecordedEvent } from "./RecordedEvent.js"
+
+// ---------------------------------------------------------------------------------------------
+// errors
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A stored event did not decode into the current type of its event type (its payload no
+ * longer matches the schema of its version, or its version is newer than this code knows).
+ * The stored event is untouched.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EventDecodeError extends Data.TaggedError("EventDecodeError")<{
+  readonly streamId: string
+  readonly streamVersion: number
+  readonly globalPosition: bigint
+  readonly eventId: string
+  readonly type: string
+  readonly schemaVersion: number
+  /** The parse issue, formatted for a person. */
+  readonly issue: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `Event ${JSON.stringify(this.type)} (schema version ${this.schemaVersion}) at stream ${
+      JSON.stringify(this.streamId)
+    } version ${this.streamVersion}, global position ${this.globalPosition}, does not decode:\n${this.issue}`
+  }
+}
+
+/**
+ * A stored event's type is not in the catalog (neither a current type nor a renamed one).
+ * The stored event is untouched.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownEventType extends Data.TaggedError("UnknownEventType")<{
+  readonly streamId: string
+  readonly streamVersion: number
+  readonly globalPosition: bigint
+  readonly eventId: string
+  readonly type: string
+  readonly knownTypes: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return `Unknown event type ${JSON.stringify(this.type)} at stream ${JSON.stringify(this.streamId)} version ${
+      this.streamVersion
+    }, global position ${this.globalPosition}; the catalog knows ${this.knownTypes.join(", ")}`
+  }
+}
+
+/**
+ * A domain event did not encode with its schema: a bug in the code that built it (for example
+ * a value that breaks a refinement). Nothing was appended.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EventEncodeError extends Data.TaggedError("EventEncodeError")<{
+  readonly type: string
+  readonly issue: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `Event ${JSON.stringify(this.type)} does not encode:\n${this.issue}`
+  }
+}
+
+/**
+ * Everything decoding a stored event can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type DecodeError = EventDecodeError | UnknownEventType
+
+// ---------------------------------------------------------------------------------------------
+// histories (upcasting)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A domain event schema: a schema without requirements whose decoded type has a string `_tag`,
+ * the event type's name (`Schema.TaggedStruct` or `Schema.TaggedClass`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EventSchema = Schema.Schema<any, any, never>
+
+const HistoryTypeId: unique symbol = Symbol.for("@facta/core/EventCatalog/History")
+
+/**
+ * The schema history of one event type: `versions[k - 1]` decodes a payload stored with schema
+ * version `k` into the current type `A`. The last entry is the current schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface History<A extends { readonly _tag: string }, I = any> {
+  readonly [HistoryTypeId]: typeof HistoryTypeId
+  readonly current: Schema.Schema<A, I, never>
+  readonly versions: ReadonlyArray<Schema.Schema<A, any, never>>
+  /**
+   * Adds the next version: `upcast` turns a value of the current version into the encoded form
+   * of `next`. Every older version now decodes through this step too.
+   */
+  readonly upcast: <B extends { readonly _tag: string }, J>(
+    next: Schema.Schema<B, J, never>,
+    upcast: (previous: A) => J
+  ) => History<B, J>
+}
+
+const upcastStep = <A, I, B, J>(
+  from: Schema.Schema<A, I, never>,
+  to: Schema.Schema<B, J, never>,
+  upcast: (a: A) => J
+): Schema.Schema<B, I, never> =>
+  Schema.transformOrFail(from, to, {
+    strict: true,
+    decode: (a) => ParseResult.succeed(upcast(a)),
+    encode: (value, _, ast) =>
+      ParseResult.fail(new ParseResult.Forbidden(ast, value, "stored events are never downcast to older versions"))
+  })
+
+const makeHistory = <A extends { readonly _tag: string }, I>(
+  versions: ReadonlyArray<Schema.Schema<A, any, never>>,
+  current: Schema.Schema<A, I, never>
+): History<A, I> => ({
+  [HistoryTypeId]: HistoryTypeId,
+  current,
+  versions,
+  upcast: (next, upcast) =>
+    makeHistory([...versions.map((version) => upcastStep(version, next, upcast)), next], next)
+})
+
+/**
+ * Starts the history of an event type at its first schema version. Chain `.upcast(next, f)` for
+ * every later version; the last one is the current type.
+ *
+ * @example
+ * const DepositedHistory = EventCatalog.history(DepositedV1)
+ *   .upcast(DepositedV2, (v1) => ({ ...v1, currency: "EUR" }))
+ *   .upcast(Deposited, (v2) => ({ ...v2, amountCents: v2.amount * 100 }))
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const history = <A extends { readonly _tag: string }, I>(first: Schema.Schema<A, I, never>): History<A, I> =>
+  makeHistory([first], first)
+
+// ---------------------------------------------------------------------------------------------
+// catalog
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An entry of a catalog: an event schema (one version) or an event history.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Entry = EventSchema | History<any>
+
+/**
+ * The decoded domain event type of a list of entries.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EventOf<Entries extends ReadonlyArray<Entry>> = {
+  [K in keyof Entries]: Entries[K] extends History<infer A, any> ? A
+    : Entries[K] extends Schema.Schema<infer A, any, never> ? A
+    : never
+}[number]
+
+interface VersionCodec {
+  /** The `_tag` the version's encoded form expects, injected before decoding (payloads are stored without it). */
+  readonly encodedTag: string | undefined
+  readonly decode: (input: unknown) => Either.Either<unknown, ParseResult.ParseError>
+}
+
+interface TypeCodec {
+  readonly name: string
+  readonly versions: ReadonlyArray<VersionCodec>
+  readonly encode: (event: unknown) => Either.Either<unknown, ParseResult.ParseError>
+}
+
+/**
+ * A catalog of domain events `E`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventCatalog<E extends { readonly _tag: string }> {
+  readonly _tag: "EventCatalog"
+  /** The union of the current schemas: for `Arbitrary.make`, JSON Schema, and validation. */
+  readonly schema: Schema.Schema<E, any, never>
+  /** The current event type names. */
+  readonly types: ReadonlyArray<E["_tag"]>
+  /** Old stored type names and the current names they read as. */
+  readonly renames: Readonly<Record<string, string>>
+  /** @internal */
+  readonly codecs: ReadonlyMap<string, TypeCodec>
+}
+
+const encodedTagOf = (schema: Schema.Schema.Any): string | undefined => {
+  const ast = SchemaAST.encodedAST(schema.ast)
+  if (!SchemaAST.isTypeLiteral(ast)) return undefined
+  const tag = ast.propertySignatures.find((signature) => signature.name === "_tag")
+  return tag !== undefined && SchemaAST.isLiteral(tag.type) && typeof tag.type.literal === "string"
+    ? tag.type.literal
+    : undefined
+}
+
+const typeTagOf = (schema: Schema.Schema.Any): string | undefined => {
+  const ast = SchemaAST.typeAST(schema.ast)
+  const signatures = SchemaAST.isTypeLiteral(ast) ? ast.propertySignatures : SchemaAST.getPropertySignatures(ast)
+  const tag = signatures.find((signature) => signature.name === "_tag")
+  return tag !== undefined && SchemaAST.isLiteral(tag.type) && typeof tag.type.literal === "string"
+    ? tag.type.literal
+    : encodedTagOf(schema)
+}
+
+const isHistory = (entry: Entry): entry is History<any> =>
+  typeof entry === "object" && entry !== null && HistoryTypeId in entry
+
+/**
+ * Builds a catalog from event schemas (each at schema version 1) and histories.
+ * `renames` maps old stored type names to current ones. Throws at definition time when two
+ * entries share a name, a schema has no string `_tag`, or a rename points nowhere.
+ *
+ * @example
+ * const BankEvents = EventCatalog.make([Opened, DepositedHistory, Withdrawn, Closed], {
+ *   renames: { MoneyDeposited: "Deposited" }
+ * })
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <const Entries extends ReadonlyArray<Entry>>(
+  entries: Entries,
+  options: { readonly renames?: Readonly<Record<string, string>> } = {}
+): EventCatalog<Extract<EventOf<Entries>, { readonly _tag: string }>> => {
+  const codecs = new Map<string, TypeCodec>()
+  const currents: Array<Schema.Schema.Any> = []
+  for (const entry of entries) {
+    const versions = isHistory(entry) ? entry.versions : [entry]
+    const current = isHistory(entry) ? entry.current : entry
+    const name = typeTagOf(current)
+    if (name === undefined) {
+      throw new TypeError("EventCatalog.make: every event schema needs a string literal `_tag` (use Schema.TaggedStruct)")
+    }
+    if (codecs.has(name)) throw new TypeError(`EventCatalog.make: the event type ${name} is listed twice`)
+    codecs.set(name, {
+      name,
+      versions: versions.map((version) => ({
+        encodedTag: encodedTagOf(version),
+        decode: Schema.decodeUnknownEither(version, { onExcessProperty: "preserve" })
+      })),
+      encode: Schema.encodeUnknownEither(current as Schema.Schema<unknown, unknown, never>)
+    })
+    currents.push(current)
+  }
+  const renames = { ...options.renames }
+  for (const [from, to] of Object.entries(renames)) {
+    if (!codecs.has(to)) throw new TypeError(`EventCatalog.make: the rename ${from} -> ${to} points to no event type`)
+    if (codecs.has(from)) throw new TypeError(`EventCatalog.make: ${from} is both a current type and a rename`)
+  }
+  return {
+    _tag: "EventCatalog",
+    schema: Schema.Union(...currents) as unknown as Schema.Schema<any, any, never>,
+    types: [...codecs.keys()],
+    renames,
+    codecs
+  }
+}
+
+const formatIssue = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
+
+/**
+ * Decodes a stored event into the current domain event, running upcasters for old schema
+ * versions and resolving renamed types.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decode = <E extends { readonly _tag: string }>(catalog: EventCatalog<E>) =>
+(recorded: RecordedEvent): Either.Either<RecordedEvent<E>, DecodeError> => {
+  const name = catalog.renames[recorded.type] ?? recorded.type
+  const codec = catalog.codecs.get(name)
+  const where = {
+    streamId: recorded.streamId,
+    streamVersion: recorded.streamVersion,
+    globalPosition: recorded.globalPosition,
+    eventId: recorded.eventId,
+    type: recorded.type
+  }
+  if (codec === undefined) {
+    return Either.left(new UnknownEventType({ ...where, knownTypes: catalog.types }))
+  }
+  const version = codec.versions[recorded.schemaVersion - 1]
+  if (version === undefined) {
+    return Either.left(
+      new EventDecodeError({
+        ...where,
+        schemaVersion: recorded.schemaVersion,
+        issue: `schema version ${recorded.schemaVersion} is not known here: ${name} has versions 1 to ${codec.versions.length}`
+      })
+    )
+  }
+  const payload = recorded.data
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    return Either.left(
+      new EventDecodeError({
+        ...where,
+        schemaVersion: recorded.schemaVersion,
+        issue: `the stored payload is ${Array.isArray(payload) ? "an array" : String(payload)}, not an object`
+      })
+    )
+  }
+  const input = version.encodedTag === undefined ? payload : { ...payload, _tag: version.encodedTag }
+  const decoded = version.decode(input)
+  if (Either.isLeft(decoded)) {
+    return Either.left(
+      new EventDecodeError({
+        ...where,
+        schemaVersion: recorded.schemaVersion,
+        issue: formatIssue(decoded.left),
+        cause: decoded.left
+      })
+    )
+  }
+  return Either.right({ ...recorded, data: decoded.right as E })
+}
+
+/**
+ * Decodes a stored event as an Effect (see {@link decode}).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEffect = <E extends { readonly _tag: string }>(catalog: EventCatalog<E>) => {
+  const run = decode(catalog)
+  return (recorded: RecordedEvent): Effect.Effect<RecordedEvent<E>, DecodeError> =>
+    Either.match(run(recorded), { onLeft: Effect.fail, onRight: Effect.succeed })
+}
+
+/**
+ * An encoded domain event: its type name, JSON payload (without `_tag`) and schema version.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EncodedEvent {
+  readonly type: string
+  readonly data: Readonly<Record<string, unknown>>
+  readonly schemaVersion: number
+}
+
+/**
+ * Encodes a domain event with the current schema of its type.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encode = <E extends { readonly _tag: string }>(catalog: EventCatalog<E>) =>
+(event: E): Either.Either<EncodedEvent, EventEncodeError> => {
+  const codec = catalog.codecs.get(event._tag)
+  if (codec === undefined) {
+    return Either.left(
+      new EventEncodeError({ type: String(event._tag), issue: `the catalog has no event type ${String(event._tag)}` })
+    )
+  }
+  const encoded = codec.encode(event)
+  if (Either.isLeft(encoded)) {
+    return Either.left(new EventEncodeError({ type: codec.name, issue: formatIssue(encoded.left), cause: encoded.left }))
+  }
+  const { _tag, ...data } = encoded.right as Record<string, unknown>
+  return Either.right({ type: codec.name, data, schemaVersion: codec.versions.length })
+}
+
+/**
+ * Encodes a domain event into a `NewEvent` ready to append, with a fresh UUID unless one is given.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const toNewEvent = <E extends { readonly _tag: string }>(catalog: EventCatalog<E>) => {
+  const run = encode(catalog)
+  return (
+    event: E,
+    metadata: EventMetadata = {},
+    eventId: string = crypto.randomUUID()
+  ): Effect.Effect<NewEvent, EventEncodeError> =>
+    Either.match(run(event), {
+      onLeft: Effect.fail,
+      onRight: (encoded) => Effect.succeed({ eventId, metadata, ...encoded })
+    })
+}
+
+/**
+ * Reads one stream and decodes every event through the catalog.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readStream = <E extends { readonly _tag: string }>(
+  catalog: EventCatalog<E>,
+  streamId: string,
+  options?: EventStore.ReadStreamOptions
+): Stream.Stream<RecordedEvent<E>, EventStore.ReadError | DecodeError, EventStore.EventStore> =>
+  EventStore.readStream(streamId, options).pipe(Stream.mapEffect(decodeEffect(catalog)))
+
+/**
+ * Reads the global log, keeping the events of the catalog's types (current and renamed) and
+ * decoding them.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readAll = <E extends { readonly _tag: string }>(
+  catalog: EventCatalog<E>,
+  options: EventStore.ReadAllOptions = {}
+): Stream.Stream<RecordedEvent<E>, EventStore.EventStoreUnavailable | DecodeError, EventStore.EventStore> =>
+  EventStore.readAll({ ...options, filter: withCatalogTypes(catalog, options.filter) }).pipe(
+    Stream.mapEffect(decodeEffect(catalog))
+  )
+
+/**
+ * Subscribes to the global log (catch-up, then live), keeping and decoding the catalog's types.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const subscribe = <E extends { readonly _tag: string }>(
+  catalog: EventCatalog<E>,
+  options: EventStore.SubscribeOptions = {}
+): Stream.Stream<RecordedEvent<E>, EventStore.EventStoreUnavailable | DecodeError, EventStore.EventStore> =>
+  EventStore.subscribe({ ...options, filter: withCatalogTypes(catalog, options.filter) }).pipe(
+    Stream.mapEffect(decodeEffect(catalog))
+  )
+
+/**
+ * Every stored type name the catalog reads: current names and renamed ones.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const storedTypes = <E extends { readonly _tag: string }>(catalog: EventCatalog<E>): ReadonlyArray<string> => [
+  ...catalog.types,
+  ...Object.keys(catalog.renames)
+]
+
+const withCatalogTypes = <E extends { readonly _tag: string }>(
+  catalog: EventCatalog<E>,
+  filter: EventStore.EventFilter = {}
+): EventStore.EventFilter => {
+  const types = storedTypes(catalog)
+  return { ...filter, types: filter.types === undefined ? types : filter.types.filter((t) => types.includes(t)) }
+}
+
+/**
+ * The JSON Schema of the current encoded events, for documentation and other languages.
+ *
+ * @since 0.1.0
+ * @category documentation
+ */
+export const jsonSchema = <E extends { readonly _tag: string }>(catalog: EventCatalog<E>): JSONSchema.JsonSchema7Root =>
+  JSONSchema.make(catalog.schema)

@@ -1,0 +1,498 @@
+/**
+ * The event store: append-only streams of events with optimistic concurrency, a global log,
+ * and catch-up + live subscriptions.
+ *
+ * The service works with encoded events (JSON payloads). Decode them into domain events with an
+ * `EventCatalog` (see `EventCatalog.readStream` and friends), which also runs upcasters.
+ *
+ * @since 0.1.0
+ */
+import { Chunk, Context, Data, Effect, Layer, Metric, Option, Stream } from "effect"
+import * as ExpectedVersion from "./ExpectedVersion.js"
+import { makeMemoryBackend } from "./internal/memoryEventStore.js"
+import * as Metrics from "./Metrics.js"
+import * as Position from "./Position.js"
+import type { NewEvent, RecordedEvent } from "./RecordedEvent.js"
+import * as StreamId from "./StreamId.js"
+
+// ---------------------------------------------------------------------------------------------
+// errors
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The stream was not at the version the writer expected. `actual` is the stream's version at
+ * the time of the check (0 when the stream does not exist).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConcurrencyConflict extends Data.TaggedError("ConcurrencyConflict")<{
+  readonly streamId: string
+  readonly expected: ExpectedVersion.ExpectedVersion
+  readonly actual: number
+}> {
+  override get message(): string {
+    const actual = this.actual === 0 ? "the stream does not exist" : `the stream is at version ${this.actual}`
+    return `Concurrency conflict on stream ${JSON.stringify(this.streamId)}: expected ${
+      ExpectedVersion.format(this.expected)
+    }, but ${actual}. Reload the stream and decide again.`
+  }
+}
+
+/**
+ * An event id in the append is already recorded somewhere that makes the append neither new nor
+ * an exact repeat: in another stream, at other versions, only part of the batch, or twice in the
+ * same batch. Nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DuplicateEventId extends Data.TaggedError("DuplicateEventId")<{
+  readonly streamId: string
+  readonly eventId: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `Event id ${this.eventId} cannot be appended to stream ${JSON.stringify(this.streamId)}: ${this.reason}`
+  }
+}
+
+/**
+ * An event in the append is malformed (an event id that is not a UUID, an empty type, a schema
+ * version that is not a positive integer, a payload that is not JSON). Nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidEvent extends Data.TaggedError("InvalidEvent")<{
+  readonly streamId: string
+  readonly index: number
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `Event #${this.index} of the append to stream ${JSON.stringify(this.streamId)} is invalid: ${this.reason}`
+  }
+}
+
+/**
+ * The store could not be reached or failed while doing `operation` (infrastructure, not your
+ * input). An append that fails this way wrote either all of its events or none.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EventStoreUnavailable extends Data.TaggedError("EventStoreUnavailable")<{
+  readonly operation: string
+  readonly target?: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    const target = this.target === undefined ? "" : ` (${this.target})`
+    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `The event store${target} is unavailable during ${this.operation}: ${cause}`
+  }
+}
+
+/**
+ * Everything `append` can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type AppendError =
+  | ConcurrencyConflict
+  | DuplicateEventId
+  | InvalidEvent
+  | StreamId.InvalidStreamId
+  | EventStoreUnavailable
+
+/**
+ * Everything a read can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ReadError = StreamId.InvalidStreamId | EventStoreUnavailable
+
+// ---------------------------------------------------------------------------------------------
+// models
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The outcome of an append.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppendResult {
+  /** The stream's version after the append: pass it as `Exact` to the next append. */
+  readonly nextExpectedVersion: number
+  /** The global position of the last appended event (of the stream's last event for an empty append; 0 when none). */
+  readonly lastGlobalPosition: bigint
+  /** The log position of that event, for waiting until projections have seen it. */
+  readonly position: Position.Position
+  /** `false` when the append repeated one already recorded (same event ids) and wrote nothing. */
+  readonly written: boolean
+}
+
+/**
+ * How to read one stream. `from` and `to` bound the versions read (inclusive) whatever the
+ * direction; `limit` caps how many are returned, counted in the direction of reading.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadStreamOptions {
+  readonly from?: number
+  readonly to?: number
+  readonly direction?: "forwards" | "backwards"
+  readonly limit?: number
+}
+
+/**
+ * Selects events of the global log. An event passes when its category is one of `categories`
+ * (when given) and its type is one of `types` (when given).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventFilter {
+  readonly categories?: ReadonlyArray<string>
+  readonly types?: ReadonlyArray<string>
+}
+
+/**
+ * How to read the global log: the events strictly after `after` (default: from the start), in
+ * log order, at most `limit`, that pass `filter`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadAllOptions {
+  readonly after?: Position.Position
+  readonly limit?: number
+  readonly filter?: EventFilter
+}
+
+/**
+ * How to subscribe: catch up from `after` (default: the start), then follow live appends.
+ * `batchSize` is how many events one catch-up read fetches.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SubscribeOptions {
+  readonly after?: Position.Position
+  readonly filter?: EventFilter
+  readonly batchSize?: number
+}
+
+/**
+ * An event serialized for a backend: payload and metadata as JSON text.
+ *
+ * @since 0.1.0
+ * @category backends
+ */
+export interface SerializedEvent {
+  readonly eventId: string
+  readonly type: string
+  readonly schemaVersion: number
+  readonly data: string
+  readonly metadata: string
+}
+
+/**
+ * What a storage backend implements. `make` turns a backend into the `EventStore` service,
+ * adding input validation, serialization, spans and metrics, so every backend behaves alike.
+ * Stream ids arrive validated; versions and limits arrive normalized.
+ *
+ * @since 0.1.0
+ * @category backends
+ */
+export interface Backend {
+  readonly append: (
+    streamId: StreamId.StreamId,
+    events: ReadonlyArray<SerializedEvent>,
+    expected: ExpectedVersion.ExpectedVersion
+  ) => Effect.Effect<AppendResult, ConcurrencyConflict | DuplicateEventId | EventStoreUnavailable>
+  readonly readStream: (
+    streamId: StreamId.StreamId,
+    options: {
+      readonly from: number
+      readonly to: number
+      readonly direction: "forwards" | "backwards"
+      readonly limit: number
+    }
+  ) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
+  readonly readAll: (options: {
+    readonly after: Position.Position
+    readonly limit: number
+    readonly filter: EventFilter
+  }) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
+  readonly subscribe: (options: {
+    readonly after: Position.Position
+    readonly filter: EventFilter
+    readonly batchSize: number
+  }) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
+  readonly streamVersion: (streamId: StreamId.StreamId) => Effect.Effect<number, EventStoreUnavailable>
+}
+
+// ---------------------------------------------------------------------------------------------
+// service
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The event store service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventStoreShape {
+  /**
+   * Appends `events` to `streamId` if the stream satisfies `expected`, atomically: all events or
+   * none. Idempotent by event id: repeating an append that was recorded (same ids, same stream,
+   * same versions) succeeds with `written: false` and writes nothing.
+   */
+  readonly append: (
+    streamId: string,
+    events: ReadonlyArray<NewEvent>,
+    expected: ExpectedVersion.ExpectedVersion
+  ) => Effect.Effect<AppendResult, AppendError>
+  /** Reads one stream's events (encoded); an absent stream reads as empty. */
+  readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, ReadError>
+  /** Reads the global log (encoded events) in order. */
+  readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
+  /**
+   * Catches up on the global log and then follows live appends, forever. Never skips, repeats
+   * or reorders events. Resume after a restart by passing the position of the last event handled.
+   */
+  readonly subscribe: (options?: SubscribeOptions) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
+  /** The stream's current version, or `None` when it does not exist. */
+  readonly streamVersion: (streamId: string) => Effect.Effect<Option.Option<number>, ReadError>
+}
+
+/**
+ * The `EventStore` service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class EventStore extends Context.Tag("@facta/core/EventStore")<EventStore, EventStoreShape>() {}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const serialize = (
+  streamId: string,
+  events: ReadonlyArray<NewEvent>
+): Effect.Effect<ReadonlyArray<SerializedEvent>, InvalidEvent | DuplicateEventId> =>
+  Effect.suspend((): Effect.Effect<ReadonlyArray<SerializedEvent>, InvalidEvent | DuplicateEventId> => {
+    const seen = new Set<string>()
+    const out: Array<SerializedEvent> = new Array(events.length)
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]
+      const invalid = (reason: string) => Effect.fail(new InvalidEvent({ streamId, index, reason }))
+      if (typeof event.eventId !== "string" || !uuidPattern.test(event.eventId)) {
+        return invalid(`event id ${JSON.stringify(event.eventId)} is not a UUID`)
+      }
+      const eventId = event.eventId.toLowerCase()
+      if (seen.has(eventId)) {
+        return Effect.fail(
+          new DuplicateEventId({ streamId, eventId, reason: "it appears more than once in the same append" })
+        )
+      }
+      seen.add(eventId)
+      if (typeof event.type !== "string" || event.type.length === 0 || event.type.length > 256) {
+        return invalid("the event type must be a non-empty string of at most 256 characters")
+      }
+      if (!Number.isSafeInteger(event.schemaVersion) || event.schemaVersion < 1) {
+        return invalid(`the schema version must be a positive integer, got ${String(event.schemaVersion)}`)
+      }
+      const data = toJson(event.data)
+      if (data === undefined) return invalid("the payload is not JSON-serializable")
+      const metadata = toJson(event.metadata)
+      if (metadata === undefined || metadata[0] !== "{") return invalid("the metadata is not a JSON object")
+      out[index] = { eventId, type: event.type, schemaVersion: event.schemaVersion, data, metadata }
+    }
+    return Effect.succeed(out)
+  })
+
+// A `\u0000` escape preceded by an even number of backslashes (an escaped backslash is not one).
+const escapedNul = /(?:^|[^\\])(?:\\\\)*\\u0000/
+
+const toJson = (value: unknown): string | undefined => {
+  try {
+    // NUL cannot be stored in Postgres text/jsonb: reject it in every store alike.
+    const json = JSON.stringify(value)
+    return typeof json === "string" && !escapedNul.test(json) ? json : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const validateStreamId = (streamId: string) => StreamId.make(streamId)
+
+const positiveOr = (value: number | undefined, fallback: number): number =>
+  value === undefined || !Number.isFinite(value) ? fallback : Math.max(0, Math.floor(value))
+
+const streamAttributes = (streamId: string) => ({ "facta.stream_id": streamId })
+
+/**
+ * Builds the `EventStore` service from a storage backend: validates input, serializes payloads,
+ * and wraps every operation in a span and the metrics of {@link Metrics}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (backend: Backend): EventStoreShape => ({
+  append: (streamId, events, expected) =>
+    Effect.gen(function*() {
+      const id = yield* validateStreamId(streamId)
+      const serialized = yield* serialize(id, events)
+      const result = yield* backend.append(id, serialized, expected).pipe(
+        Effect.tapErrorTag("ConcurrencyConflict", () => Metric.increment(Metrics.conflicts))
+      )
+      yield* Metric.increment(Metrics.appends)
+      if (result.written) yield* Metric.incrementBy(Metrics.eventsAppended, serialized.length)
+      yield* Effect.annotateCurrentSpan({
+        "facta.next_expected_version": result.nextExpectedVersion,
+        "facta.written": result.written
+      })
+      return result
+    }).pipe(
+      Effect.withSpan("EventStore.append", {
+        attributes: {
+          ...streamAttributes(streamId),
+          "facta.expected_version": ExpectedVersion.format(expected),
+          "facta.event_count": events.length
+        }
+      })
+    ),
+
+  readStream: (streamId, options = {}) =>
+    validateStreamId(streamId).pipe(
+      Effect.map((id) =>
+        backend.readStream(id, {
+          from: Math.max(1, positiveOr(options.from, 1)),
+          to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
+          direction: options.direction ?? "forwards",
+          limit: positiveOr(options.limit, Number.MAX_SAFE_INTEGER)
+        })
+      ),
+      Stream.unwrap,
+      Stream.mapChunksEffect(countRead),
+      Stream.withSpan("EventStore.readStream", {
+        attributes: { ...streamAttributes(streamId), "facta.direction": options.direction ?? "forwards" }
+      })
+    ),
+
+  readAll: (options = {}) =>
+    backend.readAll({
+      after: options.after ?? Position.start,
+      limit: positiveOr(options.limit, Number.MAX_SAFE_INTEGER),
+      filter: options.filter ?? {}
+    }).pipe(
+      Stream.mapChunksEffect(countRead),
+      Stream.withSpan("EventStore.readAll", {
+        attributes: { "facta.after": Position.format(options.after ?? Position.start) }
+      })
+    ),
+
+  subscribe: (options = {}) =>
+    backend.subscribe({
+      after: options.after ?? Position.start,
+      filter: options.filter ?? {},
+      batchSize: Math.max(1, positiveOr(options.batchSize, 500))
+    }).pipe(Stream.mapChunksEffect(countRead)),
+
+  streamVersion: (streamId) =>
+    validateStreamId(streamId).pipe(
+      Effect.flatMap(backend.streamVersion),
+      Effect.map((version) => (version === 0 ? Option.none() : Option.some(version))),
+      Effect.withSpan("EventStore.streamVersion", { attributes: streamAttributes(streamId) })
+    )
+})
+
+const countRead = <A>(chunk: Chunk.Chunk<A>): Effect.Effect<Chunk.Chunk<A>> =>
+  Effect.as(Metric.incrementBy(Metrics.eventsRead, chunk.length), chunk)
+
+/**
+ * An in-memory event store. It keeps payloads as JSON text, exactly as a database would, so
+ * decoding and upcasting run as in production. For tests, demos and single-process tools.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<EventStoreShape> = Effect.map(makeMemoryBackend, make)
+
+/**
+ * A layer with a fresh in-memory event store.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, makeMemory)
+
+/**
+ * Appends `events` to `streamId` (accessor for the service in the context).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const append = (
+  streamId: string,
+  events: ReadonlyArray<NewEvent>,
+  expected: ExpectedVersion.ExpectedVersion
+): Effect.Effect<AppendResult, AppendError, EventStore> =>
+  Effect.flatMap(EventStore, (store) => store.append(streamId, events, expected))
+
+/**
+ * Reads one stream (accessor for the service in the context).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const readStream = (
+  streamId: string,
+  options?: ReadStreamOptions
+): Stream.Stream<RecordedEvent, ReadError, EventStore> =>
+  Stream.unwrap(Effect.map(EventStore, (store) => store.readStream(streamId, options)))
+
+/**
+ * Reads the global log (accessor for the service in the context).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const readAll = (options?: ReadAllOptions): Stream.Stream<RecordedEvent, EventStoreUnavailable, EventStore> =>
+  Stream.unwrap(Effect.map(EventStore, (store) => store.readAll(options)))
+
+/**
+ * Subscribes to the global log (accessor for the service in the context).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const subscribe = (
+  options?: SubscribeOptions
+): Stream.Stream<RecordedEvent, EventStoreUnavailable, EventStore> =>
+  Stream.unwrap(Effect.map(EventStore, (store) => store.subscribe(options)))
+
+/**
+ * A stream's current version (accessor for the service in the context).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const streamVersion = (streamId: string): Effect.Effect<Option.Option<number>, ReadError, EventStore> =>
+  Effect.flatMap(EventStore, (store) => store.streamVersion(streamId))
+
+/**
+ * Whether an event passes a filter.
+ *
+ * @since 0.1.0
+ * @category filters
+ */
+export const matchesFilter = (filter: EventFilter, event: { readonly streamId: string; readonly type: string }) =>
+  (filter.categories === undefined || filter.categories.includes(StreamId.category(event.streamId))) &&
+  (filter.types === undefined || filter.types.includes(event.type))
+

@@ -1,0 +1,196 @@
+import { Chunk, Clock, Effect, Option, Stream, SubscriptionRef } from "effect"
+import type { AppendResult, Backend, EventFilter, SerializedEvent } from "../EventStore.js"
+import { ConcurrencyConflict, DuplicateEventId, matchesFilter } from "../EventStore.js"
+import * as ExpectedVersion from "../ExpectedVersion.js"
+import * as Position from "../Position.js"
+import type { RecordedEvent } from "../RecordedEvent.js"
+import type { StreamId } from "../StreamId.js"
+import { catchUpThenLive } from "./subscription.js"
+
+interface StoredEvent {
+  readonly eventId: string
+  readonly streamId: StreamId
+  readonly streamVersion: number
+  readonly globalPosition: bigint
+  readonly transactionId: bigint
+  readonly type: string
+  readonly schemaVersion: number
+  readonly data: string
+  readonly metadata: string
+  readonly recordedAt: number
+}
+
+const toRecorded = (stored: StoredEvent): RecordedEvent => ({
+  eventId: stored.eventId,
+  streamId: stored.streamId,
+  streamVersion: stored.streamVersion,
+  globalPosition: stored.globalPosition,
+  transactionId: stored.transactionId,
+  type: stored.type,
+  schemaVersion: stored.schemaVersion,
+  data: JSON.parse(stored.data),
+  metadata: JSON.parse(stored.metadata),
+  recordedAt: new Date(stored.recordedAt)
+})
+
+const readChunkSize = 1_000
+
+type AppendFailure = ConcurrencyConflict | DuplicateEventId
+
+/**
+ * The in-memory backend. Every append runs synchronously from check to write, so it is atomic
+ * with respect to every other fiber; payloads are kept as JSON text like a database keeps them.
+ * The log array's index `i` holds global position `i + 1`.
+ */
+export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() {
+  const log: Array<StoredEvent> = []
+  const streams = new Map<string, Array<StoredEvent>>()
+  const byEventId = new Map<string, StoredEvent>()
+  let lastTransactionId = 0n
+  // Bumped after every write; live subscribers wait on it.
+  const head = yield* SubscriptionRef.make(0)
+
+  const versionOf = (streamId: string) => streams.get(streamId)?.length ?? 0
+
+  const positionAt = (streamId: string, version: number): Position.Position => {
+    const event = version === 0 ? undefined : streams.get(streamId)?.[version - 1]
+    return event === undefined ? Position.start : Position.of(event)
+  }
+
+  /** The outcome for an append whose every event id is already recorded, or a reason it is not a repeat. */
+  const checkRepeat = (
+    streamId: StreamId,
+    events: ReadonlyArray<SerializedEvent>,
+    expected: ExpectedVersion.ExpectedVersion
+  ): Effect.Effect<AppendResult, AppendFailure> | undefined => {
+    const recorded = events.map((event) => byEventId.get(event.eventId))
+    const first = recorded.findIndex((event) => event !== undefined)
+    if (first === -1) return undefined
+    const found = recorded[first]!
+    const duplicate = (reason: string): Effect.Effect<AppendResult, AppendFailure> =>
+      Effect.fail(new DuplicateEventId({ streamId, eventId: found.eventId, reason }))
+    if (found.streamId !== streamId) {
+      return duplicate(`it is already recorded in stream ${JSON.stringify(found.streamId)}`)
+    }
+    const base = recorded[0]?.streamVersion
+    const isExactRepeat = base !== undefined && recorded.every((event, index) =>
+      event !== undefined && event.streamId === streamId && event.streamVersion === base + index
+    )
+    if (!isExactRepeat) {
+      return duplicate(
+        `it is already recorded at version ${found.streamVersion}, but the append is not an exact repeat of the append that recorded it`
+      )
+    }
+    const before = base - 1
+    if (!ExpectedVersion.isSatisfiedBy(expected, before)) {
+      return Effect.fail(new ConcurrencyConflict({ streamId, expected, actual: versionOf(streamId) }))
+    }
+    const last = recorded[recorded.length - 1]!
+    return Effect.succeed({
+      nextExpectedVersion: last.streamVersion,
+      lastGlobalPosition: last.globalPosition,
+      position: Position.of(last),
+      written: false
+    })
+  }
+
+  const append: Backend["append"] = (streamId, events, expected) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<AppendResult, AppendFailure> => {
+      const repeat = checkRepeat(streamId, events, expected)
+      if (repeat !== undefined) return repeat
+      const current = versionOf(streamId)
+      if (!ExpectedVersion.isSatisfiedBy(expected, current)) {
+        return Effect.fail(new ConcurrencyConflict({ streamId, expected, actual: current }))
+      }
+      if (events.length === 0) {
+        const position = positionAt(streamId, current)
+        return Effect.succeed({
+          nextExpectedVersion: current,
+          lastGlobalPosition: position.globalPosition,
+          position,
+          written: false
+        })
+      }
+      const transactionId = ++lastTransactionId
+      let stream = streams.get(streamId)
+      if (stream === undefined) {
+        stream = []
+        streams.set(streamId, stream)
+      }
+      let last: StoredEvent | undefined
+      for (const event of events) {
+        last = {
+          eventId: event.eventId,
+          streamId,
+          streamVersion: stream.length + 1,
+          globalPosition: BigInt(log.length + 1),
+          transactionId,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          data: event.data,
+          metadata: event.metadata,
+          recordedAt: now
+        }
+        log.push(last)
+        stream.push(last)
+        byEventId.set(event.eventId, last)
+      }
+      const written = last!
+      return SubscriptionRef.set(head, log.length).pipe(
+        Effect.as({
+          nextExpectedVersion: written.streamVersion,
+          lastGlobalPosition: written.globalPosition,
+          position: Position.of(written),
+          written: true
+        })
+      )
+    })
+
+  const readStream: Backend["readStream"] = (streamId, { direction, from, limit, to }) =>
+    Stream.suspend(() => {
+      const stream = streams.get(streamId) ?? []
+      const low = from - 1
+      const high = Math.min(to, stream.length)
+      if (high <= low || limit === 0) return Stream.empty
+      const selected = direction === "forwards"
+        ? stream.slice(low, Math.min(high, low + limit))
+        : stream.slice(Math.max(low, high - limit), high).reverse()
+      return Stream.fromIterable(selected).pipe(Stream.rechunk(readChunkSize), Stream.map(toRecorded))
+    })
+
+  /** Up to `limit` events after `after` that pass `filter`, taken from the log as it is now. */
+  const readAfter = (after: Position.Position, limit: number, filter: EventFilter): Array<RecordedEvent> => {
+    const out: Array<RecordedEvent> = []
+    const start = Number(after.globalPosition)
+    for (let index = Math.max(0, start); index < log.length && out.length < limit; index++) {
+      const event = log[index]
+      if (matchesFilter(filter, event)) out.push(toRecorded(event))
+    }
+    return out
+  }
+
+  const readAll: Backend["readAll"] = ({ after, filter, limit }) =>
+    Stream.paginateChunkEffect({ after, remaining: limit }, ({ after, remaining }) =>
+      Effect.sync(() => {
+        const batch = readAfter(after, Math.min(readChunkSize, remaining), filter)
+        const left = remaining - batch.length
+        const next = batch.length === 0 || left === 0
+          ? Option.none()
+          : Option.some({ after: Position.of(batch[batch.length - 1]), remaining: left })
+        return [Chunk.unsafeFromArray(batch), next] as const
+      }))
+
+  const subscribe: Backend["subscribe"] = ({ after, batchSize, filter }) =>
+    catchUpThenLive({
+      after,
+      batchSize,
+      currentToken: SubscriptionRef.get(head),
+      readBatch: (position, limit) => Effect.sync(() => readAfter(position, limit, filter)),
+      waitForAppend: (seen) =>
+        head.changes.pipe(Stream.filter((length) => length > seen), Stream.take(1), Stream.runDrain)
+    })
+
+  const streamVersion: Backend["streamVersion"] = (streamId) => Effect.sync(() => versionOf(streamId))
+
+  return { append, readStream, readAll, subscribe, streamVersion }
+})

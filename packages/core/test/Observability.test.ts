@@ -1,0 +1,123 @@
+import { Aggregate, CommandHandler, EventStore, ExpectedVersion, Metrics, SnapshotStore } from "@facta/core"
+import { describe, expect, it } from "@effect/vitest"
+import type { Context, Exit, Option } from "effect"
+import { Effect, Layer, Metric, Schedule, Tracer } from "effect"
+import { Counter, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
+
+interface Recorded {
+  readonly name: string
+  readonly attributes: Map<string, unknown>
+  readonly parent: string | undefined
+}
+
+/** A tracer that keeps every span it starts, with its attributes. */
+const recordingTracer = (spans: Array<Recorded>) =>
+  Tracer.make({
+    span: (name, parent: Option.Option<Tracer.AnySpan>, context: Context.Context<never>, links, startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      const record: Recorded = {
+        name,
+        attributes,
+        parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined
+      }
+      spans.push(record)
+      let status: Tracer.SpanStatus = { _tag: "Started", startTime }
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: crypto.randomUUID(),
+        traceId: "trace",
+        parent,
+        context,
+        get status() {
+          return status
+        },
+        attributes,
+        links: [...links],
+        sampled: true,
+        kind,
+        end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
+          status = { _tag: "Ended", startTime, endTime, exit }
+        },
+        attribute: (key, value) => void attributes.set(key, value),
+        event: () => undefined,
+        addLinks: () => undefined
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+
+const counters = [
+  Metrics.appends,
+  Metrics.eventsAppended,
+  Metrics.conflicts,
+  Metrics.commands,
+  Metrics.commandsRejected,
+  Metrics.commandRetries,
+  Metrics.snapshotsSaved
+] as const
+
+const readCounters = Effect.forEach(counters, (counter) => Effect.map(Metric.value(counter), (state) => state.count))
+
+describe("observability", () => {
+  it.effect("counts appends, events, conflicts, commands, rejections, retries and snapshots", () =>
+    Effect.gen(function*() {
+      const before = yield* readCounters
+      const streamId = newStreamId()
+      // 12 successful commands → 12 appends, 12 events, one snapshot at version 10 (every 5 → 5, 10).
+      for (let i = 0; i < 12; i++) yield* CommandHandler.handle(SnapshottedCounter, streamId, { _tag: "Increment", by: 1 })
+      // One rejected command.
+      yield* Effect.flip(CommandHandler.handle(Counter, streamId, { _tag: "Increment", by: 1000 }))
+      // One raw conflict.
+      yield* Effect.flip(EventStore.append(streamId, [], ExpectedVersion.Exact(3)))
+      // A multi-event append.
+      yield* EventStore.append(newStreamId(), [1, 2, 3].map((by) => ({
+        eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data: { by, note: "" }, metadata: {}
+      })), ExpectedVersion.NoStream)
+      // Two commands racing on a fresh stream: one conflict, one retry.
+      const raced = newStreamId()
+      yield* Effect.all([
+        CommandHandler.handle(Counter, raced, { _tag: "Increment", by: 1 }, { retry: Schedule.recurs(5) }),
+        CommandHandler.handle(Counter, raced, { _tag: "Increment", by: 1 }, { retry: Schedule.recurs(5) })
+      ], { concurrency: 2 })
+      const after = yield* readCounters
+      const delta = after.map((value, index) => value - before[index])
+      const [appends, eventsAppended, conflicts, commands, rejected, retries, snapshots] = delta
+      const racedVersion = yield* Aggregate.load(Counter, raced)
+      expect(racedVersion.version).toBe(2)
+      expect({ appends, eventsAppended, commands, rejected, snapshots }).toEqual({
+        appends: 12 + 1 + 2,
+        eventsAppended: 12 + 3 + 2,
+        commands: 12 + 1 + 2,
+        rejected: 1,
+        snapshots: 2
+      })
+      // The raw conflict, plus one per retry of the race.
+      expect(conflicts).toBe(1 + retries)
+      expect(retries).toBeGreaterThanOrEqual(1)
+    }).pipe(Effect.provide(Layer.merge(EventStore.layerMemory, SnapshotStore.layerMemory))))
+
+  it.effect("wraps append, read, load and command handling in spans with stream and version attributes", () =>
+    Effect.gen(function*() {
+      const spans: Array<Recorded> = []
+      const streamId = newStreamId()
+      yield* CommandHandler.handle(Counter, streamId, { _tag: "Increment", by: 1 }).pipe(
+        Effect.withTracer(recordingTracer(spans))
+      )
+      const byName = (name: string) => spans.find((span) => span.name === name)
+      const handle = byName("CommandHandler.handle")
+      const load = byName("Aggregate.load")
+      const append = byName("EventStore.append")
+      const read = byName("EventStore.readStream")
+      expect(handle?.attributes.get("facta.stream_id")).toBe(streamId)
+      expect(handle?.attributes.get("facta.version")).toBe(1)
+      expect(load?.attributes.get("facta.stream_id")).toBe(streamId)
+      expect(load?.attributes.get("facta.version")).toBe(0)
+      expect(load?.parent).toBe("CommandHandler.handle")
+      expect(append?.attributes.get("facta.expected_version")).toBe("no stream")
+      expect(append?.attributes.get("facta.next_expected_version")).toBe(1)
+      expect(append?.parent).toBe("CommandHandler.handle")
+      expect(read?.attributes.get("facta.stream_id")).toBe(streamId)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+})

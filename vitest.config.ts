@@ -7,6 +7,7 @@ export default defineConfig({
       "examples/*/test/**/*.test.ts",
       "test/**/*.test.ts"
     ],
+    globalSetup: ["./test/globalSetup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000
   }

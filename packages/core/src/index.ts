@@ -8,6 +8,9 @@
 export * as Aggregate from "./Aggregate.js"
 
 /** @since 0.1.0 */
+export * as CheckpointStore from "./CheckpointStore.js"
+
+/** @since 0.1.0 */
 export * as CommandHandler from "./CommandHandler.js"
 
 /** @since 0.1.0 */
@@ -36,3 +39,6 @@ export * as SnapshotStore from "./SnapshotStore.js"
 
 /** @since 0.1.0 */
 export * as StreamId from "./StreamId.js"
+
+/** @since 0.1.0 */
+export * as Subscription from "./Subscription.js"

@@ -5,7 +5,7 @@ import * as ExpectedVersion from "../ExpectedVersion.js"
 import * as Position from "../Position.js"
 import type { RecordedEvent } from "../RecordedEvent.js"
 import type { StreamId } from "../StreamId.js"
-import { catchUpThenLive } from "./subscription.js"
+import { catchUpThenLive } from "../Subscription.js"
 
 interface StoredEvent {
   readonly eventId: string

@@ -1,0 +1,75 @@
+/**
+ * Checkpoints: how far a projection (or any log reader) has got, as the `Position` of the last
+ * event it handled. Resuming reads the log strictly after it.
+ *
+ * @since 0.1.0
+ */
+import { Context, Data, Effect, Layer, Option } from "effect"
+import * as Position from "./Position.js"
+
+/**
+ * The checkpoint store could not be reached or failed during `operation`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CheckpointStoreUnavailable extends Data.TaggedError("CheckpointStoreUnavailable")<{
+  readonly operation: string
+  readonly name: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `The checkpoint store is unavailable during ${this.operation} of ${JSON.stringify(this.name)}: ${cause}`
+  }
+}
+
+/**
+ * The checkpoint store service. On SQL stores, `save` joins the caller's transaction when it
+ * runs inside one, so a read model's writes and its checkpoint commit together.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckpointStoreShape {
+  /** The checkpoint saved under `name`, if any. */
+  readonly load: (name: string) => Effect.Effect<Option.Option<Position.Position>, CheckpointStoreUnavailable>
+  /** Saves the checkpoint under `name`, replacing the previous one. */
+  readonly save: (name: string, position: Position.Position) => Effect.Effect<void, CheckpointStoreUnavailable>
+  /** Forgets the checkpoint (before a rebuild from the start). */
+  readonly reset: (name: string) => Effect.Effect<void, CheckpointStoreUnavailable>
+}
+
+/**
+ * The `CheckpointStore` service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CheckpointStore extends Context.Tag("@facta/core/CheckpointStore")<
+  CheckpointStore,
+  CheckpointStoreShape
+>() {}
+
+/**
+ * An in-memory checkpoint store.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<CheckpointStoreShape> = Effect.sync(() => {
+  const checkpoints = new Map<string, Position.Position>()
+  return {
+    load: (name) => Effect.sync(() => Option.fromNullable(checkpoints.get(name))),
+    save: (name, position) => Effect.sync(() => void checkpoints.set(name, position)),
+    reset: (name) => Effect.sync(() => void checkpoints.delete(name))
+  }
+})
+
+/**
+ * A layer with a fresh in-memory checkpoint store.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<CheckpointStore> = Layer.effect(CheckpointStore, makeMemory)

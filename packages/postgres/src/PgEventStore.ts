@@ -1,0 +1,281 @@
+/**
+ * The event store on PostgreSQL.
+ *
+ * - Append: one round trip to the `append_events` function (see `PgSchema`), which checks the
+ *   expected version, bumps the stream, inserts the events and notifies listeners on commit.
+ * - Global order without skips: the log is read by `(transaction_id, global_position)` and only
+ *   below `pg_snapshot_xmin(pg_current_snapshot())`, so a reader never passes an event that a
+ *   still-open transaction will commit later.
+ * - Live subscriptions wake up on `LISTEN/NOTIFY` and poll as a fallback.
+ *
+ * @since 0.1.0
+ */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { RecordedEvent, StreamId } from "@facta/core"
+import { EventStore, ExpectedVersion, Position, Subscription } from "@facta/core"
+import type { Scope } from "effect"
+import { Chunk, Duration, Effect, Either, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
+import * as PgSchema from "./PgSchema.js"
+
+/**
+ * Options of the Postgres event store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The Postgres schema holding the tables (default `facta`). */
+  readonly schema?: string
+  /** Run pending migrations when the layer starts (default `true`). */
+  readonly migrate?: boolean
+  /** How often a caught-up subscription polls when no notification arrives (default 1 second). */
+  readonly pollInterval?: Duration.DurationInput
+  /** How many events one read round trip fetches (default 1,000). */
+  readonly readBatchSize?: number
+}
+
+/**
+ * Everything building the Postgres event store can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type MakeError = PgSchema.InvalidSchemaName | PgSchema.MigrationFailed
+
+interface EventRow {
+  readonly global_position: string
+  readonly transaction_id: string
+  readonly stream_id: string
+  readonly stream_version: string
+  readonly event_id: string
+  readonly type: string
+  readonly schema_version: number
+  readonly data: unknown
+  readonly metadata: RecordedEvent.EventMetadata
+  readonly recorded_at: Date
+}
+
+const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
+  eventId: row.event_id,
+  streamId: row.stream_id as StreamId.StreamId,
+  streamVersion: Number(row.stream_version),
+  globalPosition: BigInt(row.global_position),
+  transactionId: BigInt(row.transaction_id),
+  type: row.type,
+  schemaVersion: row.schema_version,
+  data: row.data,
+  metadata: row.metadata,
+  recordedAt: row.recorded_at
+})
+
+interface AppendRow {
+  readonly outcome: "appended" | "repeat" | "empty" | "conflict" | "duplicate"
+  readonly version: string
+  readonly last_position: string
+  readonly last_transaction_id: string
+  readonly detail: string | null
+}
+
+const expectedKind = (expected: ExpectedVersion.ExpectedVersion): [kind: string, version: number] => {
+  switch (expected._tag) {
+    case "Any":
+      return ["any", 0]
+    case "NoStream":
+      return ["no_stream", 0]
+    case "StreamExists":
+      return ["stream_exists", 0]
+    case "Exact":
+      return ["exact", expected.version]
+  }
+}
+
+type AppendFailure = EventStore.ConcurrencyConflict | EventStore.DuplicateEventId
+
+const isUniqueViolation = (error: SqlError): boolean =>
+  typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "23505"
+
+/**
+ * Builds the backend of the Postgres event store over the `SqlClient`/`PgClient` in the context.
+ * Runs migrations first unless `migrate: false`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeBackend = (
+  options: Options = {}
+): Effect.Effect<EventStore.Backend, MakeError, PgClient.PgClient | SqlClient.SqlClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const schema = yield* Either.match(PgSchema.make(options.schema ?? PgSchema.defaultName), {
+      onLeft: Effect.fail,
+      onRight: Effect.succeed
+    })
+    if (options.migrate ?? true) yield* PgSchema.migrate(schema)
+    const pg = yield* PgClient.PgClient
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const s = sql(schema.name)
+    const pollInterval = Duration.decode(options.pollInterval ?? "1 second")
+    const readBatchSize = Math.max(1, options.readBatchSize ?? 1_000)
+    const target = `postgres schema ${schema.name}`
+    const unavailable = (operation: string) => (cause: unknown) =>
+      new EventStore.EventStoreUnavailable({ operation, target, cause })
+
+    const columns = sql.literal(
+      "global_position, transaction_id::text AS transaction_id, stream_id, stream_version, event_id::text AS event_id, type, schema_version, data, metadata, recorded_at"
+    )
+
+    const callAppend = (
+      streamId: string,
+      events: ReadonlyArray<EventStore.SerializedEvent>,
+      expected: ExpectedVersion.ExpectedVersion
+    ) => {
+      const [kind, version] = expectedKind(expected)
+      return sql<AppendRow>`
+        SELECT outcome, version::text AS version, last_position::text AS last_position, last_transaction_id, detail
+          FROM ${s}.append_events(
+            ${streamId}, ${kind}, ${version},
+            ${events.map((e) => e.eventId)}::uuid[],
+            ${events.map((e) => e.type)}::text[],
+            ${events.map((e) => e.schemaVersion)}::integer[],
+            ${events.map((e) => e.data)}::jsonb[],
+            ${events.map((e) => e.metadata)}::jsonb[],
+            ${schema.channel})`
+    }
+
+    const append: EventStore.Backend["append"] = (streamId, events, expected) =>
+      callAppend(streamId, events, expected).pipe(
+        // A unique violation means a concurrent append recorded one of these event ids first;
+        // once it has committed, checking again tells a repeat from a duplicate.
+        Effect.retry({ while: isUniqueViolation, times: 2 }),
+        Effect.mapError(unavailable("append")),
+        Effect.flatMap(([row]): Effect.Effect<EventStore.AppendResult, AppendFailure> => {
+          const version = Number(row.version)
+          switch (row.outcome) {
+            case "conflict":
+              return Effect.fail(new EventStore.ConcurrencyConflict({ streamId, expected, actual: version }))
+            case "duplicate": {
+              const [eventId, reason] = (row.detail ?? "|").split(/\|(.*)/s)
+              return Effect.fail(new EventStore.DuplicateEventId({ streamId, eventId, reason }))
+            }
+            default: {
+              const position = Position.make(BigInt(row.last_transaction_id), BigInt(row.last_position))
+              return Effect.succeed({
+                nextExpectedVersion: version,
+                lastGlobalPosition: position.globalPosition,
+                position,
+                written: row.outcome === "appended"
+              })
+            }
+          }
+        })
+      )
+
+    const readStream: EventStore.Backend["readStream"] = (streamId, { direction, from, limit, to }) =>
+      Stream.paginateChunkEffect({ from, to, remaining: limit }, (cursor) => {
+        const batch = Math.min(readBatchSize, cursor.remaining)
+        const query = direction === "forwards"
+          ? sql<EventRow>`SELECT ${columns} FROM ${s}.events
+              WHERE stream_id = ${streamId} AND stream_version >= ${cursor.from} AND stream_version <= ${cursor.to}
+              ORDER BY stream_version ASC LIMIT ${batch}`
+          : sql<EventRow>`SELECT ${columns} FROM ${s}.events
+              WHERE stream_id = ${streamId} AND stream_version >= ${cursor.from} AND stream_version <= ${cursor.to}
+              ORDER BY stream_version DESC LIMIT ${batch}`
+        return Effect.map(query, (rows) => {
+          const events = rows.map(toRecorded)
+          const remaining = cursor.remaining - events.length
+          const last = events[events.length - 1]
+          const next = events.length < batch || remaining === 0 || last === undefined
+            ? Option.none()
+            : Option.some(
+              direction === "forwards"
+                ? { from: last.streamVersion + 1, to: cursor.to, remaining }
+                : { from: cursor.from, to: last.streamVersion - 1, remaining }
+            )
+          return [Chunk.unsafeFromArray(events), next] as const
+        })
+      }).pipe(Stream.mapError(unavailable("readStream")))
+
+    /** Up to `limit` committed events after `after`, in log order, never past an open transaction. */
+    const readAfter = (after: Position.Position, limit: number, filter: EventStore.EventFilter) =>
+      sql<EventRow>`SELECT ${columns} FROM ${s}.events
+        WHERE (transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.globalPosition)}::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`}
+          ${filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`}
+        ORDER BY transaction_id, global_position
+        LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toRecorded)))
+
+    const readAll: EventStore.Backend["readAll"] = ({ after, filter, limit }) =>
+      Stream.paginateChunkEffect({ after, remaining: limit }, (cursor) => {
+        const batch = Math.min(readBatchSize, cursor.remaining)
+        return Effect.map(readAfter(cursor.after, batch, filter), (events) => {
+          const remaining = cursor.remaining - events.length
+          const last = events[events.length - 1]
+          const next = events.length < batch || remaining === 0 || last === undefined
+            ? Option.none()
+            : Option.some({ after: Position.of(last), remaining })
+          return [Chunk.unsafeFromArray(events), next] as const
+        })
+      }).pipe(Stream.mapError(unavailable("readAll")))
+
+    // Bumped on every notification (and on every (re)connection of the listener).
+    const wakeups = yield* SubscriptionRef.make(0)
+    const bump = SubscriptionRef.update(wakeups, (n) => n + 1)
+    const listen = Stream.runForEach(pg.listen(schema.channel), () => bump).pipe(
+      Effect.zipLeft(bump),
+      Effect.tapErrorCause((cause) => Effect.logDebug("Facta: LISTEN connection lost; polling until it is back", cause)),
+      Effect.retry(Schedule.spaced("1 second")),
+      Effect.forever
+    )
+    const scope = yield* Effect.scope
+    const ensureListening = yield* Effect.cached(Effect.forkIn(Effect.interruptible(listen), scope))
+
+    const subscribe: EventStore.Backend["subscribe"] = ({ after, batchSize, filter }) =>
+      Stream.unwrap(
+        Effect.as(
+          ensureListening,
+          Subscription.catchUpThenLive({
+            after,
+            batchSize,
+            currentToken: SubscriptionRef.get(wakeups),
+            readBatch: (position, limit) => Effect.mapError(readAfter(position, limit, filter), unavailable("subscribe")),
+            waitForAppend: (seen) =>
+              Effect.race(
+                wakeups.changes.pipe(Stream.filter((n) => n > seen), Stream.take(1), Stream.runDrain),
+                Effect.sleep(pollInterval)
+              )
+          })
+        )
+      )
+
+    const streamVersion: EventStore.Backend["streamVersion"] = (streamId) =>
+      sql<{ readonly version: string }>`SELECT version FROM ${s}.streams WHERE stream_id = ${streamId}`.pipe(
+        Effect.map((rows) => (rows.length === 0 ? 0 : Number(rows[0].version))),
+        Effect.mapError(unavailable("streamVersion"))
+      )
+
+    return { append, readStream, readAll, subscribe, streamVersion }
+  })
+
+/**
+ * Builds the Postgres `EventStore` service (see {@link makeBackend}).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<EventStore.EventStoreShape, MakeError, PgClient.PgClient | SqlClient.SqlClient | Scope.Scope> =>
+  Effect.map(makeBackend(options), EventStore.make)
+
+/**
+ * A layer providing the Postgres `EventStore`, over the `PgClient` in the context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<EventStore.EventStore, MakeError, PgClient.PgClient | SqlClient.SqlClient> =>
+  Layer.scoped(EventStore.EventStore, make(options))

@@ -1,0 +1,288 @@
+/**
+ * The Facta tables in PostgreSQL and their migrations. Everything lives in one Postgres schema
+ * (default `facta`), so one database can hold several isolated stores (one schema per tenant).
+ *
+ * Migrations run through `@effect/sql`'s `Migrator` from a record, under a transaction-scoped
+ * advisory lock, so processes that start at the same time migrate once and never collide.
+ *
+ * @since 0.1.0
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Data, Effect, Either } from "effect"
+
+/**
+ * The Postgres schema name is not a plain lowercase identifier.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidSchemaName extends Data.TaggedError("InvalidSchemaName")<{ readonly schema: string }> {
+  override get message(): string {
+    return `Invalid Postgres schema name ${JSON.stringify(this.schema)}: use lowercase letters, digits and _ (at most 40 characters, not starting with a digit)`
+  }
+}
+
+/**
+ * Migrating the schema failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MigrationFailed extends Data.TaggedError("MigrationFailed")<{
+  readonly schema: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `Migrating the Facta schema ${JSON.stringify(this.schema)} failed: ${cause}`
+  }
+}
+
+/**
+ * A validated schema name and the names derived from it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PgSchema {
+  readonly name: string
+  /** The LISTEN/NOTIFY channel appends notify on commit. */
+  readonly channel: string
+  /** The table `Migrator` records applied migrations in. */
+  readonly migrationsTable: string
+}
+
+const validName = /^[a-z_][a-z0-9_]{0,39}$/
+
+/**
+ * Validates a schema name.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (name: string): Either.Either<PgSchema, InvalidSchemaName> =>
+  validName.test(name)
+    ? Either.right({ name, channel: `${name}_events`, migrationsTable: `${name}.facta_migrations` })
+    : Either.left(new InvalidSchemaName({ schema: name }))
+
+/**
+ * The default schema: `facta`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultName = "facta"
+
+/**
+ * The migrations, by `<id>_<name>`, for a schema. Ids only ever grow: a released migration is
+ * never edited, a change is a new migration.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void, SqlError, SqlClient.SqlClient>> => ({
+  "1_create_streams_and_events": Effect.gen(function*() {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const s = sql(schema.name)
+    yield* sql`
+      CREATE TABLE ${s}.streams (
+        stream_id text PRIMARY KEY,
+        version bigint NOT NULL CHECK (version >= 0),
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      )`
+    yield* sql`
+      CREATE TABLE ${s}.events (
+        global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        stream_id text NOT NULL,
+        stream_version bigint NOT NULL CHECK (stream_version >= 1),
+        category text GENERATED ALWAYS AS (split_part(stream_id, '-', 1)) STORED,
+        event_id uuid NOT NULL UNIQUE,
+        type text NOT NULL,
+        schema_version integer NOT NULL CHECK (schema_version >= 1),
+        data jsonb NOT NULL,
+        metadata jsonb NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        UNIQUE (stream_id, stream_version)
+      )`
+    yield* sql`CREATE INDEX events_log_order ON ${s}.events (transaction_id, global_position)`
+    yield* sql`CREATE INDEX events_category_log_order ON ${s}.events (category, transaction_id, global_position)`
+    yield* sql`CREATE INDEX events_type_log_order ON ${s}.events (type, transaction_id, global_position)`
+    // The append function resolves unqualified names in this schema (SET search_path FROM CURRENT).
+    yield* sql`SET LOCAL search_path TO ${s}`
+    yield* sql.unsafe(versionSatisfiesFunction)
+    yield* sql.unsafe(appendFunction)
+  }),
+  "2_create_snapshots_and_checkpoints": Effect.gen(function*() {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const s = sql(schema.name)
+    yield* sql`
+      CREATE TABLE ${s}.snapshots (
+        stream_id text PRIMARY KEY,
+        version bigint NOT NULL,
+        schema_version integer NOT NULL,
+        state jsonb NOT NULL,
+        taken_at timestamptz NOT NULL DEFAULT now()
+      )`
+    yield* sql`
+      CREATE TABLE ${s}.checkpoints (
+        name text PRIMARY KEY,
+        transaction_id xid8 NOT NULL,
+        global_position bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      )`
+  })
+})
+
+/**
+ * One round trip per append: the idempotency check, the version check and bump on `streams`,
+ * the multi-row insert and the commit notification, in a single statement's transaction.
+ * Outcomes: appended | repeat (same event ids already recorded at the same place) | empty |
+ * conflict (version = actual) | duplicate (detail = "<event id>|<reason>").
+ */
+const versionSatisfiesFunction = `
+CREATE FUNCTION version_satisfies(p_expected text, p_expected_version bigint, p_actual bigint) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT CASE p_expected
+    WHEN 'any' THEN true
+    WHEN 'no_stream' THEN p_actual = 0
+    WHEN 'stream_exists' THEN p_actual > 0
+    ELSE p_actual = p_expected_version
+  END
+$$`
+
+const appendFunction = `
+CREATE FUNCTION append_events(
+  p_stream_id text,
+  p_expected text,
+  p_expected_version bigint,
+  p_event_ids uuid[],
+  p_types text[],
+  p_schema_versions integer[],
+  p_data jsonb[],
+  p_metadata jsonb[],
+  p_channel text
+) RETURNS TABLE (outcome text, version bigint, last_position bigint, last_transaction_id text, detail text)
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+  v_count integer := coalesce(array_length(p_event_ids, 1), 0);
+  v_current bigint;
+  v_last bigint;
+  r record;
+BEGIN
+  IF v_count > 0 THEN
+    SELECT count(*) AS found,
+           bool_and(e.stream_id = p_stream_id) AS same_stream,
+           min(e.stream_version - i.ord) AS min_offset,
+           max(e.stream_version - i.ord) AS max_offset,
+           (array_agg(e.event_id::text ORDER BY i.ord))[1] AS first_id,
+           (array_agg(e.stream_id ORDER BY (e.stream_id = p_stream_id), i.ord))[1] AS other_stream,
+           (array_agg(e.stream_version ORDER BY i.ord))[1] AS first_version,
+           (array_agg(e.global_position ORDER BY i.ord DESC))[1] AS last_global,
+           (array_agg(e.transaction_id::text ORDER BY i.ord DESC))[1] AS last_tx
+      INTO r
+      FROM unnest(p_event_ids) WITH ORDINALITY AS i(event_id, ord)
+      JOIN events e ON e.event_id = i.event_id;
+    IF r.found > 0 THEN
+      IF NOT r.same_stream THEN
+        RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0', r.first_id || '|it is already recorded in stream ' || to_json(r.other_stream)::text;
+        RETURN;
+      END IF;
+      IF r.found < v_count OR r.min_offset <> r.max_offset THEN
+        RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0', r.first_id || '|it is already recorded at version ' || r.first_version || ', but the append is not an exact repeat of the append that recorded it';
+        RETURN;
+      END IF;
+      IF version_satisfies(p_expected, p_expected_version, r.min_offset) THEN
+        RETURN QUERY SELECT 'repeat', r.min_offset + v_count, r.last_global, r.last_tx, NULL::text;
+      ELSE
+        RETURN QUERY SELECT 'conflict', coalesce((SELECT s.version FROM streams s WHERE s.stream_id = p_stream_id), 0), 0::bigint, '0', NULL::text;
+      END IF;
+      RETURN;
+    END IF;
+  END IF;
+
+  SELECT s.version INTO v_current FROM streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+  IF NOT FOUND THEN
+    v_current := 0;
+  END IF;
+  IF NOT version_satisfies(p_expected, p_expected_version, v_current) THEN
+    RETURN QUERY SELECT 'conflict', v_current, 0::bigint, '0', NULL::text;
+    RETURN;
+  END IF;
+  IF v_count = 0 THEN
+    RETURN QUERY SELECT 'empty', v_current,
+      coalesce((SELECT e.global_position FROM events e WHERE e.stream_id = p_stream_id AND e.stream_version = v_current), 0),
+      coalesce((SELECT e.transaction_id::text FROM events e WHERE e.stream_id = p_stream_id AND e.stream_version = v_current), '0'),
+      NULL::text;
+    RETURN;
+  END IF;
+
+  IF v_current = 0 THEN
+    INSERT INTO streams AS s (stream_id, version) VALUES (p_stream_id, v_count) ON CONFLICT (stream_id) DO NOTHING;
+    IF NOT FOUND THEN
+      -- Another writer created the stream first: check again against what it wrote.
+      SELECT s.version INTO v_current FROM streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+      IF NOT version_satisfies(p_expected, p_expected_version, v_current) THEN
+        RETURN QUERY SELECT 'conflict', v_current, 0::bigint, '0', NULL::text;
+        RETURN;
+      END IF;
+      UPDATE streams s SET version = v_current + v_count, updated_at = now() WHERE s.stream_id = p_stream_id;
+    END IF;
+  ELSE
+    UPDATE streams s SET version = v_current + v_count, updated_at = now() WHERE s.stream_id = p_stream_id;
+  END IF;
+
+  WITH inserted AS (
+    INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
+    SELECT p_stream_id, v_current + u.ord, u.event_id, u.type, u.schema_version, u.data, u.metadata
+      FROM unnest(p_event_ids, p_types, p_schema_versions, p_data, p_metadata)
+           WITH ORDINALITY AS u(event_id, type, schema_version, data, metadata, ord)
+     ORDER BY u.ord
+    RETURNING global_position
+  )
+  SELECT max(global_position) INTO v_last FROM inserted;
+  PERFORM pg_notify(p_channel, v_last::text);
+  RETURN QUERY SELECT 'appended', v_current + v_count, v_last, pg_current_xact_id()::text, NULL::text;
+END;
+$$`
+
+/**
+ * Creates the schema and runs pending migrations, once, even when several processes start at
+ * the same moment: all of it happens in one transaction holding an advisory lock on the schema.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const migrate = (
+  schema: PgSchema
+): Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, MigrationFailed, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const run = Migrator.make({})({
+      loader: Migrator.fromRecord(migrations(schema)),
+      table: schema.migrationsTable
+    })
+    return yield* sql.withTransaction(
+      Effect.gen(function*() {
+        yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(${`facta:migrate:${schema.name}`}, 0))`
+        yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(schema.name)}`
+        // The same shape Migrator creates; made here so that its existence check cannot abort our transaction.
+        yield* sql`
+          CREATE TABLE IF NOT EXISTS ${sql(schema.name)}.facta_migrations (
+            migration_id integer PRIMARY KEY,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            name text NOT NULL
+          )`
+        return yield* run
+      })
+    )
+  }).pipe(
+    Effect.mapError((cause) => new MigrationFailed({ schema: schema.name, cause })),
+    Effect.withSpan("PgSchema.migrate", { attributes: { "facta.schema": schema.name } })
+  )

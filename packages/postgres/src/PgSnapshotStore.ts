@@ -1,0 +1,88 @@
+/**
+ * Snapshots in PostgreSQL, with the same semantics as the in-memory store: one snapshot per
+ * stream, and a lower version never overwrites a higher one.
+ *
+ * @since 0.1.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { StreamId as StreamIdType } from "@facta/core"
+import { SnapshotStore, StreamId } from "@facta/core"
+import { Effect, Either, Layer, Option } from "effect"
+import * as PgSchema from "./PgSchema.js"
+
+interface SnapshotRow {
+  readonly version: string
+  readonly schema_version: number
+  readonly state: unknown
+  readonly taken_at: Date
+}
+
+/**
+ * Builds the Postgres `SnapshotStore` in `schema` (default `facta`). It expects the schema to be
+ * migrated (the event store layer migrates it).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: { readonly schema?: string } = {}
+): Effect.Effect<SnapshotStore.SnapshotStoreShape, PgSchema.InvalidSchemaName, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const schema = yield* Either.match(PgSchema.make(options.schema ?? PgSchema.defaultName), {
+      onLeft: Effect.fail,
+      onRight: Effect.succeed
+    })
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const s = sql(schema.name)
+    const unavailable = (operation: string) => (cause: unknown) =>
+      new SnapshotStore.SnapshotStoreUnavailable({ operation, cause })
+    return {
+      save: (streamId, snapshot) =>
+        Effect.flatMap(StreamId.make(streamId), (id) =>
+          Effect.suspend(() => {
+            const state = JSON.stringify(snapshot.state)
+            return sql`
+              INSERT INTO ${s}.snapshots (stream_id, version, schema_version, state)
+              VALUES (${id}, ${snapshot.version}, ${snapshot.schemaVersion}, ${state}::jsonb)
+              ON CONFLICT (stream_id) DO UPDATE
+                SET version = excluded.version, schema_version = excluded.schema_version,
+                    state = excluded.state, taken_at = now()
+                WHERE ${s}.snapshots.version <= excluded.version`
+          }).pipe(Effect.asVoid, Effect.mapError(unavailable("save")))).pipe(
+            Effect.withSpan("SnapshotStore.save", { attributes: { "facta.stream_id": streamId } })
+          ),
+      load: (streamId) =>
+        Effect.flatMap(StreamId.make(streamId), (id) =>
+          sql<SnapshotRow>`
+            SELECT version::text AS version, schema_version, state, taken_at FROM ${s}.snapshots WHERE stream_id = ${id}`
+            .pipe(
+              Effect.map((rows) =>
+                Option.map(Option.fromNullable(rows[0]), (row) => ({
+                  streamId: id as StreamIdType.StreamId,
+                  version: Number(row.version),
+                  schemaVersion: row.schema_version,
+                  state: row.state,
+                  takenAt: row.taken_at
+                }))
+              ),
+              Effect.mapError(unavailable("load"))
+            )).pipe(Effect.withSpan("SnapshotStore.load", { attributes: { "facta.stream_id": streamId } })),
+      remove: (streamId) =>
+        Effect.flatMap(StreamId.make(streamId), (id) =>
+          sql`DELETE FROM ${s}.snapshots WHERE stream_id = ${id}`.pipe(
+            Effect.asVoid,
+            Effect.mapError(unavailable("remove"))
+          ))
+    }
+  })
+
+/**
+ * A layer providing the Postgres `SnapshotStore`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: { readonly schema?: string } = {}
+): Layer.Layer<SnapshotStore.SnapshotStore, PgSchema.InvalidSchemaName, SqlClient.SqlClient> =>
+  Layer.effect(SnapshotStore.SnapshotStore, make(options))

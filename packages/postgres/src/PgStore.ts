@@ -1,0 +1,105 @@
+/**
+ * Everything Facta stores in PostgreSQL, in one layer: the event store (which migrates the
+ * schema first), the snapshot store and the checkpoint store, over one `PgClient`.
+ *
+ * @since 0.1.0
+ */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { CheckpointStore, SnapshotStore } from "@facta/core"
+import type { EventStore } from "@facta/core"
+import { Data, Duration, Layer, Redacted } from "effect"
+import * as PgCheckpointStore from "./PgCheckpointStore.js"
+import * as PgEventStore from "./PgEventStore.js"
+import * as PgSnapshotStore from "./PgSnapshotStore.js"
+
+/**
+ * The services {@link layer} provides.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Stores = EventStore.EventStore | SnapshotStore.SnapshotStore | CheckpointStore.CheckpointStore
+
+/**
+ * The database could not be reached when the layer started. Names the target (never the password).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DatabaseUnreachable extends Data.TaggedError("DatabaseUnreachable")<{
+  readonly target: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    const detail = describeCause(this.cause)
+    return `Cannot reach PostgreSQL at ${this.target}${detail === "" ? "" : `: ${detail}`}`
+  }
+}
+
+const describeCause = (cause: unknown): string => {
+  let current: unknown = cause
+  const parts: Array<string> = []
+  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
+    if ("message" in current && typeof current.message === "string" && current.message !== "") parts.push(current.message)
+    if ("code" in current && typeof current.code === "string") parts.push(`(${current.code})`)
+    current = "cause" in current ? current.cause : undefined
+  }
+  return parts.join(" ")
+}
+
+/**
+ * The stores over the `PgClient` in the context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: PgEventStore.Options = {}
+): Layer.Layer<Stores, PgEventStore.MakeError, PgClient.PgClient | SqlClient.SqlClient> => {
+  const schemaOptions = options.schema === undefined ? {} : { schema: options.schema }
+  // Building the snapshot and checkpoint stores touches no table; the event store migrates the schema.
+  return Layer.mergeAll(
+    PgEventStore.layer(options),
+    PgSnapshotStore.layer(schemaOptions),
+    PgCheckpointStore.layer(schemaOptions)
+  )
+}
+
+/**
+ * A safe description of a connection URL: host, port and database, without credentials.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const describeUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`
+  } catch {
+    return "an unparseable DATABASE_URL"
+  }
+}
+
+/**
+ * The stores and their `PgClient`, from a connection URL. Fails with `DatabaseUnreachable`
+ * naming host, port and database when the server cannot be reached.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromUrl = (
+  url: string,
+  options: PgEventStore.Options & { readonly maxConnections?: number; readonly connectTimeout?: Duration.DurationInput } =
+    {}
+): Layer.Layer<Stores | PgClient.PgClient | SqlClient.SqlClient, PgEventStore.MakeError | DatabaseUnreachable> => {
+  const client = PgClient.layer({
+    url: Redacted.make(url),
+    maxConnections: options.maxConnections ?? 16,
+    connectTimeout: options.connectTimeout ?? Duration.seconds(5),
+    transformJson: false
+  }).pipe(
+    Layer.catchAll((cause) => Layer.fail(new DatabaseUnreachable({ target: describeUrl(url), cause })))
+  )
+  return layer(options).pipe(Layer.provideMerge(client))
+}

@@ -1,0 +1,20 @@
+/**
+ * @facta/postgres — Facta's event store, snapshots and checkpoints on PostgreSQL.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as PgCheckpointStore from "./PgCheckpointStore.js"
+
+/** @since 0.1.0 */
+export * as PgEventStore from "./PgEventStore.js"
+
+/** @since 0.1.0 */
+export * as PgSchema from "./PgSchema.js"
+
+/** @since 0.1.0 */
+export * as PgSnapshotStore from "./PgSnapshotStore.js"
+
+/** @since 0.1.0 */
+export * as PgStore from "./PgStore.js"

@@ -1,0 +1,27 @@
+import { EventStore, ExpectedVersion, Position } from "@facta/core"
+import { expect, layer } from "@effect/vitest"
+import { Chunk, Effect, Option, Stream } from "effect"
+import { storesLayer } from "./support.js"
+
+const event = (data: unknown) => ({ eventId: crypto.randomUUID(), type: "Thing", schemaVersion: 1, data, metadata: {} })
+
+layer(storesLayer())("PgEventStore (smoke)", (it) => {
+  it.effect("appends and reads back a stream", () =>
+    Effect.gen(function*() {
+      const streamId = `thing-${crypto.randomUUID()}`
+      const result = yield* EventStore.append(streamId, [event({ a: 1 }), event({ b: [1, 2] })], ExpectedVersion.NoStream)
+      expect(result.nextExpectedVersion).toBe(2)
+      expect(result.written).toBe(true)
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(EventStore.readStream(streamId)))
+      expect(events.map((e) => e.data)).toEqual([{ a: 1 }, { b: [1, 2] }])
+      expect(events.map((e) => e.streamVersion)).toEqual([1, 2])
+      expect(yield* EventStore.streamVersion(streamId)).toEqual(Option.some(2))
+      const conflict = yield* Effect.flip(EventStore.append(streamId, [event({})], ExpectedVersion.Exact(1)))
+      expect(conflict).toMatchObject({ _tag: "ConcurrencyConflict", actual: 2 })
+      const all = yield* Stream.runCollect(EventStore.readAll({ filter: { categories: ["thing"] } }))
+      expect(Chunk.size(all)).toBeGreaterThanOrEqual(2)
+      const last = Chunk.unsafeLast(all)
+      expect(Position.isAfter(Position.of(last), Position.start)).toBe(true)
+    }))
+})
+

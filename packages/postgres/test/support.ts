@@ -1,0 +1,31 @@
+/**
+ * Shared Postgres test wiring: the run's server (see test/globalSetup.ts), a `PgClient` on it,
+ * and the Facta stores in a fresh schema that is dropped when the layer is released.
+ */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { PgStore } from "@facta/postgres"
+import { uniqueSchemaName } from "@facta/testing/TestDatabase"
+import { Effect, Layer, Redacted } from "effect"
+import { inject } from "vitest"
+
+/** The URL of the run's PostgreSQL. */
+export const databaseUrl = (): string => inject("databaseUrl")
+
+/** A `PgClient` on the run's PostgreSQL. */
+export const clientLayer = (maxConnections = 20) =>
+  PgClient.layer({ url: Redacted.make(databaseUrl()), maxConnections, transformJson: false })
+
+/** Drops `schema` when the layer is released. */
+const dropSchemaOnRelease = (schema: string) =>
+  Layer.scopedDiscard(
+    Effect.addFinalizer(() =>
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`).pipe(Effect.ignore)
+    )
+  )
+
+/** The Facta stores in a fresh schema, with their `PgClient`. */
+export const storesLayer = (schema: string = uniqueSchemaName(), options: { readonly maxConnections?: number } = {}) =>
+  Layer.mergeAll(PgStore.layer({ schema, pollInterval: "200 millis" }), dropSchemaOnRelease(schema)).pipe(
+    Layer.provideMerge(clientLayer(options.maxConnections))
+  )

@@ -46,10 +46,10 @@ export type MakeError = PgSchema.InvalidSchemaName | PgSchema.MigrationFailed
 
 interface EventRow {
   readonly global_position: string
-  readonly transaction_id: string
+  readonly transaction_id_text: string
   readonly stream_id: string
   readonly stream_version: string
-  readonly event_id: string
+  readonly event_id_text: string
   readonly type: string
   readonly schema_version: number
   readonly data: unknown
@@ -58,11 +58,11 @@ interface EventRow {
 }
 
 const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
-  eventId: row.event_id,
+  eventId: row.event_id_text,
   streamId: row.stream_id as StreamId.StreamId,
   streamVersion: Number(row.stream_version),
   globalPosition: BigInt(row.global_position),
-  transactionId: BigInt(row.transaction_id),
+  transactionId: BigInt(row.transaction_id_text),
   type: row.type,
   schemaVersion: row.schema_version,
   data: row.data,
@@ -122,7 +122,8 @@ export const makeBackend = (
       new EventStore.EventStoreUnavailable({ operation, target, cause })
 
     const columns = sql.literal(
-      "global_position, transaction_id::text AS transaction_id, stream_id, stream_version, event_id::text AS event_id, type, schema_version, data, metadata, recorded_at"
+      // Aliases differ from column names: ORDER BY would otherwise sort by the text casts.
+      "global_position, transaction_id::text AS transaction_id_text, stream_id, stream_version, event_id::text AS event_id_text, type, schema_version, data, metadata, recorded_at"
     )
 
     const callAppend = (

@@ -6,7 +6,9 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
+import type { Duration } from "effect"
 import { Effect, Layer, Redacted } from "effect"
+import pg from "pg"
 import { inject } from "vitest"
 
 /** The URL of the run's PostgreSQL. */
@@ -25,7 +27,24 @@ const dropSchemaOnRelease = (schema: string) =>
   )
 
 /** The Facta stores in a fresh schema, with their `PgClient`. */
-export const storesLayer = (schema: string = uniqueSchemaName(), options: { readonly maxConnections?: number } = {}) =>
-  Layer.mergeAll(PgStore.layer({ schema, pollInterval: "200 millis" }), dropSchemaOnRelease(schema)).pipe(
+export const storesLayer = (
+  schema: string = uniqueSchemaName(),
+  options: { readonly maxConnections?: number; readonly pollInterval?: Duration.DurationInput } = {}
+) =>
+  Layer.mergeAll(
+    PgStore.layer({ schema, pollInterval: options.pollInterval ?? "200 millis" }),
+    dropSchemaOnRelease(schema)
+  ).pipe(
     Layer.provideMerge(clientLayer(options.maxConnections))
   )
+
+/** A raw node-postgres client on the run's PostgreSQL, closed when the scope closes. */
+export const rawClient = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const client = new pg.Client({ connectionString: databaseUrl() })
+    client.on("error", () => undefined)
+    await client.connect()
+    return client
+  }),
+  (client) => Effect.promise(() => client.end().catch(() => undefined))
+)

@@ -1,12 +1,17 @@
 /**
- * `npm start`: the bank account domain end to end on Facta, printed step by step.
+ * `npm start`: the bank account domain end to end on Facta and PostgreSQL, printed step by step.
+ * It runs on a throwaway embedded PostgreSQL unless `DATABASE_URL` points at a server (then it
+ * works in a fresh schema and drops it at the end).
  *
  * Several accounts, a rejected withdrawal, two tellers racing on one account (a concurrency
  * conflict that the retry resolves), old events upcast on read, snapshots, and temporal loads.
  */
 import { Aggregate, CommandHandler, EventCatalog, EventStore, ExpectedVersion, Metrics, SnapshotStore } from "@facta/core"
 import { NodeRuntime } from "@effect/platform-node"
-import { Clock, Console, Effect, Layer, Metric, Option, Stream } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { PgStore } from "@facta/postgres"
+import * as TestDatabase from "@facta/testing/TestDatabase"
+import { Clock, Console, Effect, Metric, Option, Ref, Stream } from "effect"
 import { BankAccount, BankAccountEvents } from "./BankAccount.js"
 
 const euros = (cents: number) => `€${(cents / 100).toFixed(2)}`
@@ -18,23 +23,33 @@ const describeState = (state: typeof BankAccount.decider.initialState) =>
     ? `closed (was ${state.owner}'s)`
     : "not opened"
 
-/** Runs `effect` against the same store, but with appends that take a few milliseconds, as across a network. */
-const withLatency = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.provideServiceEffect(
-    effect,
-    EventStore.EventStore,
-    Effect.map(EventStore.EventStore, (store): EventStore.EventStoreShape => ({
-      ...store,
-      append: (streamId, events, expected) =>
-        Effect.zipRight(Effect.sleep("5 millis"), store.append(streamId, events, expected))
-    }))
-  )
+/**
+ * Runs `effect` against the same store, but holds every append until two have arrived: two
+ * tellers who loaded the same version reach the store together, as under real load.
+ */
+const appendsArriveTogether = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const together = yield* Effect.makeLatch(false)
+    const arrived = yield* Ref.make(0)
+    return yield* Effect.provideServiceEffect(
+      effect,
+      EventStore.EventStore,
+      Effect.map(EventStore.EventStore, (store): EventStore.EventStoreShape => ({
+        ...store,
+        append: (streamId, events, expected) =>
+          Ref.updateAndGet(arrived, (n) => n + 1).pipe(
+            Effect.flatMap((n) => (n >= 2 ? together.open : Effect.void)),
+            Effect.zipRight(together.await),
+            Effect.zipRight(store.append(streamId, events, expected))
+          )
+      }))
+    )
+  })
 
 const section = (title: string) => Console.log(`\n== ${title}`)
 
 const program = Effect.gen(function*() {
   const handle = CommandHandler.make(BankAccount)
-  yield* Console.log("Facta demo — bank accounts on the in-memory event store")
 
   yield* section("Opening accounts")
   for (const [id, owner, overdraft] of [["alice", "Alice", 0], ["bob", "Bob", 50_00], ["carol", "Carol", 0]] as const) {
@@ -65,7 +80,7 @@ const program = Effect.gen(function*() {
   const [first, second] = yield* Effect.all([
     handle("bank_account-carol", { _tag: "Deposit", amountCents: 10_00, currency: "EUR" }, { context: { userId: "teller-1" } }),
     handle("bank_account-carol", { _tag: "Deposit", amountCents: 25_00, currency: "EUR" }, { context: { userId: "teller-2" } })
-  ], { concurrency: 2 }).pipe(withLatency)
+  ], { concurrency: 2 }).pipe(appendsArriveTogether)
   yield* Console.log(`teller-1: decided ${first.attempts}×, now at version ${first.version}`)
   yield* Console.log(`teller-2: decided ${second.attempts}×, now at version ${second.version}`)
   const conflicts = (yield* Metric.value(Metrics.conflicts)).count
@@ -135,7 +150,19 @@ const program = Effect.gen(function*() {
   }
 })
 
-program.pipe(
-  Effect.provide(Layer.merge(EventStore.layerMemory, SnapshotStore.layerMemory)),
-  NodeRuntime.runMain
-)
+const main = Effect.gen(function*() {
+  const server = yield* TestDatabase.scoped
+  const schema = TestDatabase.uniqueSchemaName("facta_demo")
+  yield* Console.log(
+    `Facta demo — bank accounts on PostgreSQL (${
+      server.embedded ? "a throwaway embedded server" : `DATABASE_URL: ${PgStore.describeUrl(server.url)}`
+    }, schema ${schema})`
+  )
+  const stores = PgStore.layerFromUrl(server.url, { schema })
+  yield* program.pipe(
+    Effect.zipRight(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA ${sql(schema)} CASCADE`)),
+    Effect.provide(stores)
+  )
+})
+
+main.pipe(Effect.scoped, NodeRuntime.runMain)

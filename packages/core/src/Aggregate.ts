@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Metric, Option, Schema, Stream } from "effect"
+import { Effect, Either, Metric, Option, Schema } from "effect"
 import type * as Decider from "./Decider.js"
 import * as EventCatalog from "./EventCatalog.js"
 import * as EventStore from "./EventStore.js"
@@ -182,7 +182,9 @@ const startingPoint = <C, S, E extends { readonly _tag: string }, Err, R>(
   )
 }
 
-/** Folds the stream's events after `start` (up to `to`, while `keep` holds) into the state. */
+const pageSize = 1_000
+
+/** Folds the stream's events after `start` (up to `to`, while `keep` holds) into the state, page by page. */
 const foldEvents = <C, S, E extends { readonly _tag: string }, Err, R>(
   aggregate: Aggregate<C, S, E, Err, R>,
   id: StreamId.StreamId,
@@ -192,31 +194,25 @@ const foldEvents = <C, S, E extends { readonly _tag: string }, Err, R>(
 ): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> =>
   Effect.gen(function*() {
     const store = yield* EventStore.EventStore
-    const decode = EventCatalog.decode(aggregate.catalog)
+    const decode = EventCatalog.decodeData(aggregate.catalog)
     const evolve = aggregate.decider.evolve
     let state = start.state
     let version = start.version
     let folded = 0
-    let stopped = false
-    yield* store.readStream(id, { from: start.version + 1, to }).pipe(
-      Stream.runForEachChunk((chunk) =>
-        Effect.suspend(() => {
-          for (const recorded of chunk) {
-            if (stopped || !keep(recorded)) {
-              stopped = true
-              break
-            }
-            const decoded = decode(recorded)
-            if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
-            state = evolve(state, decoded.right.data)
-            version = recorded.streamVersion
-            folded++
-          }
-          return Effect.void
-        })
-      )
-    )
-    return { streamId: id, state, version, snapshotVersion: start.snapshotVersion, eventsFolded: folded }
+    for (;;) {
+      const page = yield* store.readStreamBatch(id, { from: version + 1, to, limit: pageSize })
+      for (const recorded of page) {
+        if (!keep(recorded)) return { streamId: id, state, version, snapshotVersion: start.snapshotVersion, eventsFolded: folded }
+        const decoded = decode(recorded)
+        if (Either.isLeft(decoded)) return yield* Effect.fail(decoded.left)
+        state = evolve(state, decoded.right)
+        version = recorded.streamVersion
+        folded++
+      }
+      if (page.length < pageSize) {
+        return { streamId: id, state, version, snapshotVersion: start.snapshotVersion, eventsFolded: folded }
+      }
+    }
   })
 
 /**
@@ -262,6 +258,7 @@ export const load = <C, S, E extends { readonly _tag: string }, Err, R>(
       Effect.zipRight(Effect.annotateCurrentSpan({ "facta.version": loaded.version, "facta.events_folded": loaded.eventsFolded }))
     )),
     Effect.withSpan("Aggregate.load", {
+      captureStackTrace: false,
       attributes: { "facta.stream_id": streamId, "facta.category": aggregate.category, ...asOfAttributes(asOf) }
     })
   )

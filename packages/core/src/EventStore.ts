@@ -224,6 +224,14 @@ export interface Backend {
       readonly limit: number
     }
   ) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
+  /**
+   * One page of a stream, forwards: versions `from`..`to`, at most `limit`. Each call returns
+   * fresh objects (callers may take ownership of the payloads).
+   */
+  readonly readStreamBatch: (
+    streamId: StreamId.StreamId,
+    options: { readonly from: number; readonly to: number; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreUnavailable>
   readonly readAll: (options: {
     readonly after: Position.Position
     readonly limit: number
@@ -260,6 +268,14 @@ export interface EventStoreShape {
   ) => Effect.Effect<AppendResult, AppendError>
   /** Reads one stream's events (encoded); an absent stream reads as empty. */
   readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, ReadError>
+  /**
+   * Reads one page of a stream forwards (versions `from`..`to`, at most `limit`, default 1,000)
+   * as a plain array: for loops that fold a stream page by page, like aggregate loading.
+   */
+  readonly readStreamBatch: (
+    streamId: string,
+    options?: { readonly from?: number; readonly to?: number; readonly limit?: number }
+  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, ReadError>
   /** Reads the global log (encoded events) in order. */
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
   /**
@@ -304,11 +320,17 @@ const serialize = (
       if (typeof event.type !== "string" || event.type.length === 0 || event.type.length > 256) {
         return invalid("the event type must be a non-empty string of at most 256 characters")
       }
+      const typeProblem = StreamId.validate(event.type)
+      if (typeProblem !== undefined) {
+        return invalid(`the event type ${typeProblem.replace("a stream id", "").trim()}`)
+      }
       if (!Number.isSafeInteger(event.schemaVersion) || event.schemaVersion < 1) {
         return invalid(`the schema version must be a positive integer, got ${String(event.schemaVersion)}`)
       }
       const data = toJson(event.data)
-      if (data === undefined) return invalid("the payload is not JSON-serializable")
+      if (data === undefined) {
+        return invalid("the payload is not JSON-serializable text (a BigInt, a cycle, a NUL character or a lone surrogate?)")
+      }
       const metadata = toJson(event.metadata)
       if (metadata === undefined || metadata[0] !== "{") return invalid("the metadata is not a JSON object")
       out[index] = { eventId, type: event.type, schemaVersion: event.schemaVersion, data, metadata }
@@ -316,14 +338,16 @@ const serialize = (
     return Effect.succeed(out)
   })
 
-// A `\u0000` escape preceded by an even number of backslashes (an escaped backslash is not one).
-const escapedNul = /(?:^|[^\\])(?:\\\\)*\\u0000/
+// A `\u0000` escape, or a lone surrogate escape (JSON.stringify writes those as `\udXXX`),
+// preceded by an even number of backslashes (an escaped backslash is not one). Neither can be
+// stored as UTF-8 text (Postgres jsonb rejects both), so every store rejects them alike.
+const unstorableEscape = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i
 
 const toJson = (value: unknown): string | undefined => {
   try {
     // NUL cannot be stored in Postgres text/jsonb: reject it in every store alike.
     const json = JSON.stringify(value)
-    return typeof json === "string" && !escapedNul.test(json) ? json : undefined
+    return typeof json === "string" && !unstorableEscape.test(json) ? json : undefined
   } catch {
     return undefined
   }
@@ -360,6 +384,7 @@ export const make = (backend: Backend): EventStoreShape => ({
       return result
     }).pipe(
       Effect.withSpan("EventStore.append", {
+        captureStackTrace: false,
         attributes: {
           ...streamAttributes(streamId),
           "facta.expected_version": ExpectedVersion.format(expected),
@@ -382,6 +407,22 @@ export const make = (backend: Backend): EventStoreShape => ({
       Stream.mapChunksEffect(countRead),
       Stream.withSpan("EventStore.readStream", {
         attributes: { ...streamAttributes(streamId), "facta.direction": options.direction ?? "forwards" }
+      })
+    ),
+
+  readStreamBatch: (streamId, options = {}) =>
+    validateStreamId(streamId).pipe(
+      Effect.flatMap((id) =>
+        backend.readStreamBatch(id, {
+          from: Math.max(1, positiveOr(options.from, 1)),
+          to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
+          limit: positiveOr(options.limit, 1_000)
+        })
+      ),
+      Effect.tap((events) => Metric.incrementBy(Metrics.eventsRead, events.length)),
+      Effect.withSpan("EventStore.readStreamBatch", {
+        captureStackTrace: false,
+        attributes: { ...streamAttributes(streamId), "facta.from": options.from ?? 1 }
       })
     ),
 

@@ -33,6 +33,8 @@ const truncate = (s: string): string => (s.length > 80 ? `${s.slice(0, 80)}…` 
 // eslint-disable-next-line no-control-regex
 const controlCharacter = /[\u0000-\u001f\u007f]/
 
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
 /**
  * Why `input` is not a valid stream id, or `undefined` when it is.
  *
@@ -47,6 +49,11 @@ export const validate = (input: string): string | undefined => {
   if (match !== null) {
     const code = match[0].charCodeAt(0).toString(16).padStart(4, "0")
     return `a stream id must not contain control characters (found U+${code} at index ${match.index})`
+  }
+  const lone = loneSurrogate.exec(input)
+  if (lone !== null) {
+    // Databases store text as UTF-8, where a lone surrogate cannot exist: it would be replaced.
+    return `a stream id must be well-formed Unicode (a lone surrogate at index ${lone.index})`
   }
   return undefined
 }

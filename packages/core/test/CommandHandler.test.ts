@@ -1,34 +1,11 @@
-import { Aggregate, CommandHandler, Decider, EventStore, ExpectedVersion, SnapshotStore } from "@facta/core"
+import { Aggregate, CommandHandler, EventStore, ExpectedVersion, SnapshotStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
-import type { CounterCommand, CounterEvent } from "./fixtures/Counter.js"
-import { Counter, CounterEvents, counterDecider, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
+import type { CounterEvent } from "./fixtures/Counter.js"
+import { contendedCounter, Counter, currentStream, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
 
 const stores = Layer.merge(EventStore.layerMemory, SnapshotStore.layerMemory)
 const increment = (by: number) => ({ _tag: "Increment" as const, by })
-
-/** A counter whose first `rivals` decisions append a rival event behind the handler's back. */
-const contendedCounter = (rivals: Ref.Ref<number>) =>
-  Aggregate.make({
-    category: "counter",
-    catalog: CounterEvents,
-    decider: Decider.make({
-      ...counterDecider,
-      decide: (command: CounterCommand, state: { readonly value: number }) =>
-        Effect.gen(function*() {
-          const left = yield* Ref.getAndUpdate(rivals, (n) => n - 1)
-          if (left > 0 && command._tag === "Increment") {
-            // Another writer appends to the same stream between our load and our append.
-            const streamId = yield* Ref.get(currentStream)
-            yield* EventStore.append(streamId, [
-              { eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data: { by: 1, note: "rival" }, metadata: {} }
-            ], ExpectedVersion.Any).pipe(Effect.orDie)
-          }
-          return yield* counterDecider.decide(command, state)
-        })
-    })
-  })
-const currentStream = Ref.unsafeMake("")
 
 describe("CommandHandler.handle", () => {
   it.effect("appends the decided events and returns them with the new version and state", () =>

@@ -197,6 +197,14 @@ export const makeBackend = (
         })
       }).pipe(Stream.mapError(unavailable("readStream")))
 
+    const readStreamBatch: EventStore.Backend["readStreamBatch"] = (streamId, { from, limit, to }) =>
+      sql<EventRow>`SELECT ${columns} FROM ${s}.events
+        WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
+        ORDER BY stream_version ASC LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map(toRecorded)),
+        Effect.mapError(unavailable("readStream"))
+      )
+
     /** Up to `limit` committed events after `after`, in log order, never past an open transaction. */
     const readAfter = (after: Position.Position, limit: number, filter: EventStore.EventFilter) =>
       sql<EventRow>`SELECT ${columns} FROM ${s}.events
@@ -256,7 +264,7 @@ export const makeBackend = (
         Effect.mapError(unavailable("streamVersion"))
       )
 
-    return { append, readStream, readAll, subscribe, streamVersion }
+    return { append, readStream, readStreamBatch, readAll, subscribe, streamVersion }
   })
 
 /**

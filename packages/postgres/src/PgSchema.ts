@@ -10,7 +10,7 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Data, Effect, Either } from "effect"
+import { Data, Effect, Either, Option } from "effect"
 
 /**
  * The Postgres schema name is not a plain lowercase identifier.
@@ -20,7 +20,7 @@ import { Data, Effect, Either } from "effect"
  */
 export class InvalidSchemaName extends Data.TaggedError("InvalidSchemaName")<{ readonly schema: string }> {
   override get message(): string {
-    return `Invalid Postgres schema name ${JSON.stringify(this.schema)}: use lowercase letters, digits and _ (at most 40 characters, not starting with a digit)`
+    return `Invalid Postgres schema name ${JSON.stringify(this.schema)}: use lowercase letters, digits and _ (at most 40 characters, not starting with a digit or pg_)`
   }
 }
 
@@ -35,8 +35,14 @@ export class MigrationFailed extends Data.TaggedError("MigrationFailed")<{
   readonly cause: unknown
 }> {
   override get message(): string {
-    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `Migrating the Facta schema ${JSON.stringify(this.schema)} failed: ${cause}`
+    // Migrator's error says which migration failed; the SQL error under it says why.
+    const reasons: Array<string> = []
+    for (let cause = this.cause, depth = 0; cause !== undefined && depth < 4; depth++) {
+      const reason = cause instanceof Error ? cause.message : String(cause)
+      if (reason !== "" && !reasons.includes(reason)) reasons.push(reason)
+      cause = cause instanceof Error ? cause.cause : undefined
+    }
+    return `Migrating the Facta schema ${JSON.stringify(this.schema)} failed: ${reasons.join(": ")}`
   }
 }
 
@@ -54,7 +60,8 @@ export interface PgSchema {
   readonly migrationsTable: string
 }
 
-const validName = /^[a-z_][a-z0-9_]{0,39}$/
+// Postgres reserves the pg_ prefix for system schemas (CREATE SCHEMA refuses it).
+const validName = /^(?!pg_)[a-z_][a-z0-9_]{0,39}$/
 
 /**
  * Validates a schema name.
@@ -114,6 +121,7 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
     // The append function resolves unqualified names in this schema (SET search_path FROM CURRENT).
     yield* sql`SET LOCAL search_path TO ${s}`
     yield* sql.unsafe(versionSatisfiesFunction)
+    yield* sql.unsafe(repeatOutcomeFunction)
     yield* sql.unsafe(appendFunction)
   }),
   "2_create_snapshots_and_checkpoints": Effect.gen(function*() {
@@ -141,7 +149,9 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
  * One round trip per append: the idempotency check, the version check and bump on `streams`,
  * the multi-row insert and the commit notification, in a single statement's transaction.
  * Outcomes: appended | repeat (same event ids already recorded at the same place) | empty |
- * conflict (version = actual) | duplicate (detail = "<event id>|<reason>").
+ * conflict (version = actual) | duplicate (detail = "<event id>|<reason>"). The repeat check runs
+ * first (a cheap index probe) and again after waiting for the stream lock, so an append retried
+ * while the original is still in flight is recognized as a repeat, not a conflict.
  */
 const versionSatisfiesFunction = `
 CREATE FUNCTION version_satisfies(p_expected text, p_expected_version bigint, p_actual bigint) RETURNS boolean
@@ -153,6 +163,56 @@ AS $$
     WHEN 'stream_exists' THEN p_actual > 0
     ELSE p_actual = p_expected_version
   END
+$$`
+
+/**
+ * When some of the appended event ids are already recorded: 'repeat' (all of them, in this
+ * stream, consecutively, appended under an expectation this one also matches) with the original
+ * result, or 'duplicate' with the reason. No row when none is recorded.
+ */
+const repeatOutcomeFunction = `
+CREATE FUNCTION repeat_outcome(p_stream_id text, p_expected text, p_expected_version bigint, p_event_ids uuid[])
+RETURNS TABLE (outcome text, version bigint, last_position bigint, last_transaction_id text, detail text)
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+  v_count integer := coalesce(array_length(p_event_ids, 1), 0);
+  r record;
+BEGIN
+  SELECT count(*) AS found,
+         bool_and(e.stream_id = p_stream_id) AS same_stream,
+         min(e.stream_version - i.ord) AS min_offset,
+         max(e.stream_version - i.ord) AS max_offset,
+         (array_agg(e.event_id::text ORDER BY i.ord))[1] AS first_id,
+         (array_agg(e.stream_id ORDER BY (e.stream_id = p_stream_id), i.ord))[1] AS other_stream,
+         (array_agg(e.stream_version ORDER BY i.ord))[1] AS first_version,
+         (array_agg(e.global_position ORDER BY i.ord DESC))[1] AS last_global,
+         (array_agg(e.transaction_id::text ORDER BY i.ord DESC))[1] AS last_tx
+    INTO r
+    FROM unnest(p_event_ids) WITH ORDINALITY AS i(event_id, ord)
+    JOIN events e ON e.event_id = i.event_id;
+  IF r.found = 0 THEN
+    RETURN;
+  END IF;
+  IF NOT r.same_stream THEN
+    RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0',
+      r.first_id || '|it is already recorded in stream ' || to_json(r.other_stream)::text;
+  ELSIF r.found < v_count OR r.min_offset <> r.max_offset THEN
+    RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0',
+      r.first_id || '|it is already recorded at version ' || r.first_version
+        || ', but the append is not an exact repeat of the append that recorded it';
+  ELSIF version_satisfies(p_expected, p_expected_version, r.min_offset) THEN
+    RETURN QUERY SELECT 'repeat', r.min_offset + v_count, r.last_global, r.last_tx, NULL::text;
+  ELSE
+    RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0',
+      r.first_id || '|it is already recorded at version ' || r.first_version
+        || ', by an append made when the stream was at version ' || r.min_offset || ', which '
+        || CASE p_expected WHEN 'any' THEN 'any version' WHEN 'no_stream' THEN 'no stream'
+             WHEN 'stream_exists' THEN 'an existing stream' ELSE 'version ' || p_expected_version END
+        || ' does not match';
+  END IF;
+END;
 $$`
 
 const appendFunction = `
@@ -174,35 +234,10 @@ DECLARE
   v_count integer := coalesce(array_length(p_event_ids, 1), 0);
   v_current bigint;
   v_last bigint;
-  r record;
 BEGIN
   IF v_count > 0 THEN
-    SELECT count(*) AS found,
-           bool_and(e.stream_id = p_stream_id) AS same_stream,
-           min(e.stream_version - i.ord) AS min_offset,
-           max(e.stream_version - i.ord) AS max_offset,
-           (array_agg(e.event_id::text ORDER BY i.ord))[1] AS first_id,
-           (array_agg(e.stream_id ORDER BY (e.stream_id = p_stream_id), i.ord))[1] AS other_stream,
-           (array_agg(e.stream_version ORDER BY i.ord))[1] AS first_version,
-           (array_agg(e.global_position ORDER BY i.ord DESC))[1] AS last_global,
-           (array_agg(e.transaction_id::text ORDER BY i.ord DESC))[1] AS last_tx
-      INTO r
-      FROM unnest(p_event_ids) WITH ORDINALITY AS i(event_id, ord)
-      JOIN events e ON e.event_id = i.event_id;
-    IF r.found > 0 THEN
-      IF NOT r.same_stream THEN
-        RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0', r.first_id || '|it is already recorded in stream ' || to_json(r.other_stream)::text;
-        RETURN;
-      END IF;
-      IF r.found < v_count OR r.min_offset <> r.max_offset THEN
-        RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0', r.first_id || '|it is already recorded at version ' || r.first_version || ', but the append is not an exact repeat of the append that recorded it';
-        RETURN;
-      END IF;
-      IF version_satisfies(p_expected, p_expected_version, r.min_offset) THEN
-        RETURN QUERY SELECT 'repeat', r.min_offset + v_count, r.last_global, r.last_tx, NULL::text;
-      ELSE
-        RETURN QUERY SELECT 'conflict', coalesce((SELECT s.version FROM streams s WHERE s.stream_id = p_stream_id), 0), 0::bigint, '0', NULL::text;
-      END IF;
+    RETURN QUERY SELECT * FROM repeat_outcome(p_stream_id, p_expected, p_expected_version, p_event_ids);
+    IF FOUND THEN
       RETURN;
     END IF;
   END IF;
@@ -212,6 +247,13 @@ BEGIN
     v_current := 0;
   END IF;
   IF NOT version_satisfies(p_expected, p_expected_version, v_current) THEN
+    -- The same events, appended concurrently, may have committed while we waited for the lock.
+    IF v_count > 0 THEN
+      RETURN QUERY SELECT * FROM repeat_outcome(p_stream_id, p_expected, p_expected_version, p_event_ids);
+      IF FOUND THEN
+        RETURN;
+      END IF;
+    END IF;
     RETURN QUERY SELECT 'conflict', v_current, 0::bigint, '0', NULL::text;
     RETURN;
   END IF;
@@ -229,6 +271,12 @@ BEGIN
       -- Another writer created the stream first: check again against what it wrote.
       SELECT s.version INTO v_current FROM streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
       IF NOT version_satisfies(p_expected, p_expected_version, v_current) THEN
+        IF v_count > 0 THEN
+          RETURN QUERY SELECT * FROM repeat_outcome(p_stream_id, p_expected, p_expected_version, p_event_ids);
+          IF FOUND THEN
+            RETURN;
+          END IF;
+        END IF;
         RETURN QUERY SELECT 'conflict', v_current, 0::bigint, '0', NULL::text;
         RETURN;
       END IF;
@@ -279,7 +327,10 @@ export const migrate = (
             created_at timestamptz NOT NULL DEFAULT now(),
             name text NOT NULL
           )`
-        return yield* run
+        // Migrator turns a failing migration into a defect: make it a failure again, so that it
+        // rolls the transaction back and reaches the caller as MigrationFailed.
+        return yield* Effect.catchSomeDefect(run, (defect) =>
+          defect instanceof Migrator.MigrationError ? Option.some(Effect.fail(defect)) : Option.none())
       })
     )
   }).pipe(

@@ -39,16 +39,18 @@ export const make = (
     return {
       save: (streamId, snapshot) =>
         Effect.flatMap(StreamId.make(streamId), (id) =>
-          Effect.suspend(() => {
-            const state = JSON.stringify(snapshot.state)
-            return sql`
+          // A state JSON.stringify throws on (a bigint, a cycle) is a failure, as in memory, not a defect.
+          Effect.flatMap(Effect.try({ try: () => JSON.stringify(snapshot.state), catch: (cause) => cause }), (state) =>
+            sql`
               INSERT INTO ${s}.snapshots (stream_id, version, schema_version, state)
               VALUES (${id}, ${snapshot.version}, ${snapshot.schemaVersion}, ${state}::jsonb)
               ON CONFLICT (stream_id) DO UPDATE
                 SET version = excluded.version, schema_version = excluded.schema_version,
                     state = excluded.state, taken_at = now()
-                WHERE ${s}.snapshots.version <= excluded.version`
-          }).pipe(Effect.asVoid, Effect.mapError(unavailable("save")))).pipe(
+                WHERE ${s}.snapshots.version <= excluded.version`).pipe(
+            Effect.asVoid,
+            Effect.mapError(unavailable("save"))
+          )).pipe(
             Effect.withSpan("SnapshotStore.save", { attributes: { "facta.stream_id": streamId } })
           ),
       load: (streamId) =>

@@ -3,11 +3,13 @@ import type { AppendResult, Backend, EventFilter, SerializedEvent } from "../Eve
 import { ConcurrencyConflict, DuplicateEventId, matchesFilter } from "../EventStore.js"
 import * as ExpectedVersion from "../ExpectedVersion.js"
 import * as Position from "../Position.js"
-import type { RecordedEvent } from "../RecordedEvent.js"
+import type { EventMetadata, RecordedEvent } from "../RecordedEvent.js"
 import type { StreamId } from "../StreamId.js"
 import { catchUpThenLive } from "../Subscription.js"
 
 interface StoredEvent {
+  /** The metadata parsed once and deep-frozen, so reads can share it safely. */
+  parsedMetadata?: EventMetadata
   readonly eventId: string
   readonly streamId: StreamId
   readonly streamVersion: number
@@ -20,6 +22,16 @@ interface StoredEvent {
   readonly recordedAt: number
 }
 
+const deepFreeze = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
+// Payloads are parsed on every read, as a database client would; metadata (which no catalog
+// decodes) is parsed once and shared frozen.
 const toRecorded = (stored: StoredEvent): RecordedEvent => ({
   eventId: stored.eventId,
   streamId: stored.streamId,
@@ -29,7 +41,7 @@ const toRecorded = (stored: StoredEvent): RecordedEvent => ({
   type: stored.type,
   schemaVersion: stored.schemaVersion,
   data: JSON.parse(stored.data),
-  metadata: JSON.parse(stored.metadata),
+  metadata: stored.parsedMetadata ??= deepFreeze(JSON.parse(stored.metadata)),
   recordedAt: new Date(stored.recordedAt)
 })
 
@@ -83,7 +95,11 @@ export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() 
     }
     const before = base - 1
     if (!ExpectedVersion.isSatisfiedBy(expected, before)) {
-      return Effect.fail(new ConcurrencyConflict({ streamId, expected, actual: versionOf(streamId) }))
+      return duplicate(
+        `it is already recorded at version ${found.streamVersion}, by an append made when the stream was at version ${before}, which ${
+          ExpectedVersion.format(expected)
+        } does not match`
+      )
     }
     const last = recorded[recorded.length - 1]!
     return Effect.succeed({
@@ -158,6 +174,16 @@ export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() 
       return Stream.fromIterable(selected).pipe(Stream.rechunk(readChunkSize), Stream.map(toRecorded))
     })
 
+  const readStreamBatch: Backend["readStreamBatch"] = (streamId, { from, limit, to }) =>
+    Effect.sync(() => {
+      const stream = streams.get(streamId)
+      if (stream === undefined) return []
+      const end = Math.min(to, stream.length, from - 1 + limit)
+      const out: Array<RecordedEvent> = []
+      for (let index = from - 1; index < end; index++) out.push(toRecorded(stream[index]))
+      return out
+    })
+
   /** Up to `limit` events after `after` that pass `filter`, taken from the log as it is now. */
   const readAfter = (after: Position.Position, limit: number, filter: EventFilter): Array<RecordedEvent> => {
     const out: Array<RecordedEvent> = []
@@ -192,5 +218,5 @@ export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() 
 
   const streamVersion: Backend["streamVersion"] = (streamId) => Effect.sync(() => versionOf(streamId))
 
-  return { append, readStream, readAll, subscribe, streamVersion }
+  return { append, readStream, readStreamBatch, readAll, subscribe, streamVersion }
 })

@@ -1,0 +1,15 @@
+/**
+ * @facta/testing — given/when/then decider specs, property laws and the event store
+ * conformance suite.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as DeciderSpec from "./DeciderSpec.js"
+
+/** @since 0.1.0 */
+export * as Laws from "./Laws.js"
+
+/** @since 0.1.0 */
+export * as EventStoreConformance from "./EventStoreConformance.js"

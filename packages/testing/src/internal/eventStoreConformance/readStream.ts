@@ -1,0 +1,119 @@
+import { EventStore, ExpectedVersion } from "@facta/core"
+import { describe, expect } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import type { Suite } from "./fixtures.js"
+import { idsOf, newEvents, range, readStream, seed, uniqueStream, versionsOf } from "./fixtures.js"
+
+/** A stream at version 10, and a way to read its versions. */
+const tenEvents = Effect.gen(function*() {
+  const streamId = uniqueStream()
+  yield* seed(streamId, 10)
+  return (options?: EventStore.ReadStreamOptions) => Effect.map(readStream(streamId, options), versionsOf)
+})
+
+export const readStreamCases = ({ settings, test }: Suite) => {
+  describe("readStream", () => {
+    test("reads an absent stream as empty, forwards and backwards", () =>
+      Effect.gen(function*() {
+        const streamId = uniqueStream()
+        expect(yield* readStream(streamId)).toEqual([])
+        expect(yield* readStream(streamId, { direction: "backwards" })).toEqual([])
+      }))
+
+    test("reads every event forwards by default, and backwards when asked", () =>
+      Effect.gen(function*() {
+        const read = yield* tenEvents
+        expect(yield* read()).toEqual(range(1, 10))
+        expect(yield* read({ direction: "forwards" })).toEqual(range(1, 10))
+        expect(yield* read({ direction: "backwards" })).toEqual(range(1, 10).reverse())
+      }))
+
+    test("bounds the versions read with from and to, both inclusive, in either direction", () =>
+      Effect.gen(function*() {
+        const read = yield* tenEvents
+        expect(yield* read({ from: 3, to: 7 })).toEqual([3, 4, 5, 6, 7])
+        expect(yield* read({ from: 3, to: 7, direction: "backwards" })).toEqual([7, 6, 5, 4, 3])
+        expect(yield* read({ from: 8 })).toEqual([8, 9, 10])
+        expect(yield* read({ to: 2 })).toEqual([1, 2])
+        expect(yield* read({ from: 8, direction: "backwards" })).toEqual([10, 9, 8])
+        expect(yield* read({ to: 2, direction: "backwards" })).toEqual([2, 1])
+        expect(yield* read({ from: 5, to: 5 })).toEqual([5])
+      }))
+
+    test("limits forwards reads to the first events from the lower bound", () =>
+      Effect.gen(function*() {
+        const read = yield* tenEvents
+        expect(yield* read({ limit: 4 })).toEqual([1, 2, 3, 4])
+        expect(yield* read({ from: 3, limit: 2 })).toEqual([3, 4])
+        expect(yield* read({ from: 3, to: 4, limit: 5 })).toEqual([3, 4])
+        expect(yield* read({ limit: 100 })).toEqual(range(1, 10))
+      }))
+
+    test("limits backwards reads to the last events from the upper bound (limit 1 = the last event)", () =>
+      Effect.gen(function*() {
+        const read = yield* tenEvents
+        expect(yield* read({ direction: "backwards", limit: 1 })).toEqual([10])
+        expect(yield* read({ direction: "backwards", limit: 3 })).toEqual([10, 9, 8])
+        expect(yield* read({ direction: "backwards", to: 7, limit: 2 })).toEqual([7, 6])
+        expect(yield* read({ direction: "backwards", from: 3, to: 7, limit: 10 })).toEqual([7, 6, 5, 4, 3])
+      }))
+
+    test("reads nothing when from > to, from is past the end, or limit is 0; clips to past the end", () =>
+      Effect.gen(function*() {
+        const read = yield* tenEvents
+        expect(yield* read({ from: 7, to: 3 })).toEqual([])
+        expect(yield* read({ from: 7, to: 3, direction: "backwards" })).toEqual([])
+        expect(yield* read({ from: 11 })).toEqual([])
+        expect(yield* read({ from: 11, direction: "backwards" })).toEqual([])
+        expect(yield* read({ limit: 0 })).toEqual([])
+        expect(yield* read({ from: 9, to: 1000 })).toEqual([9, 10])
+      }))
+
+    test("reads only the stream asked for, not streams whose id starts with it", () =>
+      Effect.gen(function*() {
+        const streamId = uniqueStream()
+        yield* seed(streamId, 2)
+        yield* seed(`${streamId}x`, 3)
+        yield* seed(`${streamId}-child`, 4)
+        expect(yield* Effect.map(readStream(streamId), versionsOf)).toEqual([1, 2])
+        expect(yield* Effect.map(readStream(`${streamId}x`), versionsOf)).toEqual([1, 2, 3])
+        expect(yield* EventStore.streamVersion(`${streamId}-child`)).toEqual(Option.some(4))
+      }))
+
+    test(`reads a stream of ${settings.largeStreamEvents} events, appended in batches, completely and in order`, () =>
+      Effect.gen(function*() {
+        const streamId = uniqueStream()
+        const total = settings.largeStreamEvents
+        const batch = 250
+        const appended: Array<string> = []
+        for (let first = 1; first <= total; first += batch) {
+          const events = newEvents(Math.min(batch, total - first + 1), "Bulk", first)
+          yield* EventStore.append(streamId, events, ExpectedVersion.Exact(first - 1))
+          appended.push(...idsOf(events))
+        }
+        const forwards = yield* readStream(streamId)
+        expect(forwards.length).toBe(total)
+        expect(versionsOf(forwards)).toEqual(range(1, total))
+        expect(idsOf(forwards)).toEqual(appended)
+        expect(forwards.map((event) => (event.data as { n: number }).n)).toEqual(range(1, total))
+        const backwards = yield* readStream(streamId, { direction: "backwards" })
+        expect(versionsOf(backwards)).toEqual(range(1, total).reverse())
+      }))
+  })
+
+  describe("streamVersion", () => {
+    test("is None for an absent stream", () =>
+      Effect.gen(function*() {
+        expect(yield* EventStore.streamVersion(uniqueStream())).toEqual(Option.none())
+      }))
+
+    test("is Some(version) after appends, counting every event", () =>
+      Effect.gen(function*() {
+        const streamId = uniqueStream()
+        yield* EventStore.append(streamId, newEvents(1), ExpectedVersion.NoStream)
+        expect(yield* EventStore.streamVersion(streamId)).toEqual(Option.some(1))
+        yield* EventStore.append(streamId, newEvents(4), ExpectedVersion.Exact(1))
+        expect(yield* EventStore.streamVersion(streamId)).toEqual(Option.some(5))
+      }))
+  })
+}

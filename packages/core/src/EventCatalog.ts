@@ -11,6 +11,8 @@
  */
 import { Data, Effect, Either, JSONSchema, ParseResult, Schema, SchemaAST, Stream } from "effect"
 import * as EventStore from "./EventStore.js"
+import type { FastDecode } from "./internal/fastDecode.js"
+import { compile as compileFastDecode, invalid } from "./internal/fastDecode.js"
 import type { EventMetadata, NewEvent, RecordedEvent } from "./RecordedEvent.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -192,6 +194,8 @@ interface VersionCodec {
   /** The `_tag` the version's encoded form expects, injected before decoding (payloads are stored without it). */
   readonly encodedTag: string | undefined
   readonly decode: (input: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  /** A compiled decoder for plain schemas (see internal/fastDecode); `undefined` when the schema needs Schema. */
+  readonly fast: FastDecode | undefined
 }
 
 interface TypeCodec {
@@ -268,10 +272,14 @@ export const make = <const Entries extends ReadonlyArray<Entry>>(
     if (codecs.has(name)) throw new TypeError(`EventCatalog.make: the event type ${name} is listed twice`)
     codecs.set(name, {
       name,
-      versions: versions.map((version) => ({
-        encodedTag: encodedTagOf(version),
-        decode: Schema.decodeUnknownEither(version)
-      })),
+      versions: versions.map((version) => {
+        const encodedTag = encodedTagOf(version)
+        return {
+          encodedTag,
+          decode: Schema.decodeUnknownEither(version),
+          fast: compileFastDecode(version.ast, encodedTag === undefined ? undefined : { name: "_tag", value: encodedTag })
+        }
+      }),
       encode: Schema.encodeUnknownEither(current as Schema.Schema<unknown, unknown, never>)
     })
     currents.push(current)
@@ -337,6 +345,10 @@ export const decodeData = <E extends { readonly _tag: string }>(catalog: EventCa
       recorded,
       `the stored payload is ${Array.isArray(payload) ? "an array" : String(payload)}, not an object`
     )
+  }
+  if (version.fast !== undefined) {
+    const value = version.fast(payload)
+    if (value !== invalid) return Either.right(value as E)
   }
   // Payloads are stored without their _tag; `_tag` first gives every event of a type one shape.
   const input = version.encodedTag === undefined ? payload : Object.assign({ _tag: version.encodedTag }, payload)

@@ -9,7 +9,7 @@ import { catchUpThenLive } from "../Subscription.js"
 
 interface StoredEvent {
   /** The metadata parsed once and deep-frozen, so reads can share it safely. */
-  parsedMetadata?: EventMetadata
+  parsedMetadata: EventMetadata | undefined
   readonly eventId: string
   readonly streamId: StreamId
   readonly streamVersion: number
@@ -145,6 +145,7 @@ export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() 
           schemaVersion: event.schemaVersion,
           data: event.data,
           metadata: event.metadata,
+          parsedMetadata: undefined,
           recordedAt: now
         }
         log.push(last)

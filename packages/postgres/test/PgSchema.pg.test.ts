@@ -1,0 +1,252 @@
+import type * as PgClient from "@effect/sql-pg/PgClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import { CheckpointStore, EventStore, ExpectedVersion, Position, SnapshotStore } from "@facta/core"
+import { PgCheckpointStore, PgEventStore, PgSchema, PgSnapshotStore, PgStore } from "@facta/postgres"
+import { uniqueSchemaName } from "@facta/testing/TestDatabase"
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Chunk, Context, Effect, Either, Exit, Layer, Option, Stream } from "effect"
+import { connect, query } from "./rawPostgres.js"
+import { clientLayer, databaseUrl, storesLayer } from "./support.js"
+
+const event = (data: unknown) => ({ eventId: crypto.randomUUID(), type: "Thing", schemaVersion: 1, data, metadata: {} })
+
+/** Drops `schema` (if it was ever created) when the test's scope closes. */
+const dropOnClose = (schema: string) =>
+  Effect.flatMap(connect(), (raw) =>
+    Effect.addFinalizer(() => Effect.asVoid(query(raw, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`))))
+
+const recordedMigrations = (schema: string) =>
+  Effect.flatMap(connect(), (raw) =>
+    query<{ readonly migration_id: number; readonly copies: string }>(
+      raw,
+      `SELECT migration_id, count(*)::text AS copies FROM "${schema}".facta_migrations GROUP BY migration_id ORDER BY migration_id`
+    ))
+
+const schemaExists = (schema: string) =>
+  Effect.flatMap(connect(), (raw) =>
+    Effect.map(
+      query<{ readonly found: string }>(raw, `SELECT count(*)::text AS found FROM pg_namespace WHERE nspname = $1`, [schema]),
+      (rows) => rows[0].found === "1"
+    ))
+
+/** The failure of an exit that must be a typed failure (not a defect, not an interruption). */
+const typedFailure = <A, E>(exit: Exit.Exit<A, E>): E => {
+  expect(Exit.isFailure(exit)).toBe(true)
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  expect(Cause.isDie(exit.cause)).toBe(false)
+  const failure = Cause.failureOption(exit.cause)
+  expect(Option.isSome(failure)).toBe(true)
+  return Option.getOrThrow(failure)
+}
+
+describe("PgSchema migrations", () => {
+  it.scoped("four pools migrating the same fresh schema at once record each migration once", () =>
+    Effect.gen(function*() {
+      const schema = PgSchema.make(uniqueSchemaName()).pipe(Either.getOrThrow)
+      yield* dropOnClose(schema.name)
+      // Connect every pool first, so that the migrations themselves start together.
+      const clients = yield* Effect.all(Array.from({ length: 4 }, () => Layer.build(clientLayer(2))), {
+        concurrency: "unbounded"
+      })
+      const results = yield* Effect.all(
+        clients.map((context) => Effect.provide(PgSchema.migrate(schema), context)),
+        { concurrency: "unbounded" }
+      )
+      const ran = results.filter((result) => result.length > 0)
+      expect(ran).toEqual([[[1, "create_streams_and_events"], [2, "create_snapshots_and_checkpoints"]]])
+      expect(results.filter((result) => result.length === 0)).toHaveLength(3)
+      expect(yield* recordedMigrations(schema.name)).toEqual([
+        { migration_id: 1, copies: "1" },
+        { migration_id: 2, copies: "1" }
+      ])
+
+      // Migrating again is a no-op that leaves data in place.
+      yield* Effect.provide(
+        EventStore.append("thing-1", [event({ kept: true })], ExpectedVersion.NoStream),
+        PgEventStore.layer({ schema: schema.name, migrate: false }).pipe(Layer.provide(Layer.succeedContext(clients[0])))
+      )
+      expect(yield* Effect.provide(PgSchema.migrate(schema), clients[1])).toEqual([])
+      expect(yield* recordedMigrations(schema.name)).toEqual([
+        { migration_id: 1, copies: "1" },
+        { migration_id: 2, copies: "1" }
+      ])
+      const raw = yield* connect()
+      expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
+      // Each function created once (overloads would pile up if a migration ran twice).
+      const functions = yield* query<{ readonly proname: string; readonly copies: number }>(
+        raw,
+        `SELECT proname, count(*)::int AS copies FROM pg_proc WHERE pronamespace = $1::regnamespace GROUP BY proname`,
+        [schema.name]
+      )
+      expect(functions.map((f) => f.proname)).toContain("append_events")
+      expect(functions.filter((f) => f.copies !== 1)).toEqual([])
+    }))
+
+  it.scoped("two store layers on separate pools starting together both come up on one schema", () =>
+    Effect.gen(function*() {
+      const schema = uniqueSchemaName()
+      yield* dropOnClose(schema)
+      const [first, second] = yield* Effect.all([Layer.build(clientLayer(2)), Layer.build(clientLayer(2))], {
+        concurrency: "unbounded"
+      })
+      const storesOver = (client: Context.Context<PgClient.PgClient | SqlClient.SqlClient>) =>
+        Layer.build(PgStore.layer({ schema }).pipe(Layer.provide(Layer.succeedContext(client))))
+      const [a, b] = yield* Effect.all([storesOver(first), storesOver(second)], { concurrency: "unbounded" })
+      const streamId = `thing-${crypto.randomUUID()}`
+      yield* Effect.provide(EventStore.append(streamId, [event({ n: 1 })], ExpectedVersion.NoStream), a)
+      yield* Effect.provide(EventStore.append(streamId, [event({ n: 2 })], ExpectedVersion.Exact(1)), b)
+      const read = yield* Effect.provide(Stream.runCollect(EventStore.readStream(streamId)), a)
+      expect(Chunk.toReadonlyArray(read).map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }])
+      expect(yield* recordedMigrations(schema)).toEqual([
+        { migration_id: 1, copies: "1" },
+        { migration_id: 2, copies: "1" }
+      ])
+    }))
+
+  it.scoped("migrate: false on a fresh schema fails every operation with a typed error and creates nothing", () =>
+    Effect.gen(function*() {
+      const schema = uniqueSchemaName()
+      yield* dropOnClose(schema)
+      const stores = yield* Layer.build(
+        PgStore.layer({ schema, migrate: false }).pipe(Layer.provideMerge(clientLayer(2)))
+      )
+      const append = typedFailure(
+        yield* Effect.exit(
+          Effect.provide(EventStore.append("thing-1", [event({})], ExpectedVersion.NoStream), stores)
+        )
+      )
+      expect(append).toBeInstanceOf(EventStore.EventStoreUnavailable)
+      expect(append).toMatchObject({ operation: "append" })
+      expect(append.message).toContain(schema)
+      const read = typedFailure(yield* Effect.exit(Effect.provide(Stream.runDrain(EventStore.readStream("thing-1")), stores)))
+      expect(read).toMatchObject({ _tag: "EventStoreUnavailable", operation: "readStream" })
+      const all = typedFailure(yield* Effect.exit(Effect.provide(Stream.runDrain(EventStore.readAll()), stores)))
+      expect(all).toMatchObject({ _tag: "EventStoreUnavailable", operation: "readAll" })
+      const version = typedFailure(yield* Effect.exit(Effect.provide(EventStore.streamVersion("thing-1"), stores)))
+      expect(version).toMatchObject({ _tag: "EventStoreUnavailable", operation: "streamVersion" })
+      const snapshot = typedFailure(
+        yield* Effect.exit(Effect.provide(Effect.flatMap(SnapshotStore.SnapshotStore, (s) => s.load("thing-1")), stores))
+      )
+      expect(snapshot).toBeInstanceOf(SnapshotStore.SnapshotStoreUnavailable)
+      const checkpoint = typedFailure(
+        yield* Effect.exit(Effect.provide(Effect.flatMap(CheckpointStore.CheckpointStore, (c) => c.load("p")), stores))
+      )
+      expect(checkpoint).toBeInstanceOf(CheckpointStore.CheckpointStoreUnavailable)
+      expect(yield* schemaExists(schema)).toBe(false)
+    }))
+
+  it.scoped("a migration that cannot run fails with MigrationFailed and records nothing", () =>
+    Effect.gen(function*() {
+      const schema = PgSchema.make(uniqueSchemaName()).pipe(Either.getOrThrow)
+      yield* dropOnClose(schema.name)
+      const raw = yield* connect()
+      // Someone else's table where Facta's first migration creates one.
+      yield* query(raw, `CREATE SCHEMA "${schema.name}"`)
+      yield* query(raw, `CREATE TABLE "${schema.name}".streams (id int)`)
+      const exit = yield* Effect.exit(Effect.provide(PgSchema.migrate(schema), clientLayer(2)))
+      const error = typedFailure(exit)
+      expect(error).toBeInstanceOf(PgSchema.MigrationFailed)
+      expect(error.message).toContain(schema.name)
+      expect(error.message).toContain("1_create_streams_and_events")
+      expect(error.message).toContain("already exists")
+      // The whole migration rolled back: no migrations table, no events table, the foreign table as it was.
+      const tables = yield* query(
+        raw,
+        `SELECT to_regclass($1) IS NULL AS no_migrations, to_regclass($2) IS NULL AS no_events, to_regclass($3) IS NOT NULL AS theirs`,
+        [schema.migrationsTable, `${schema.name}.events`, `${schema.name}.streams`]
+      )
+      expect(tables).toEqual([{ no_migrations: true, no_events: true, theirs: true }])
+    }))
+})
+
+describe("PgSchema names", () => {
+  const invalid = ["Bad-Name", "x; drop", "", "1abc", "a".repeat(41), "quo\"te", "tenant.events", "pg_tenant", "café"]
+
+  it.effect("PgSchema.make rejects names that are not plain lowercase identifiers", () =>
+    Effect.sync(() => {
+      for (const name of invalid) {
+        const result = PgSchema.make(name)
+        expect(Either.isLeft(result), name).toBe(true)
+        if (Either.isLeft(result)) {
+          expect(result.left).toBeInstanceOf(PgSchema.InvalidSchemaName)
+          expect(result.left.schema).toBe(name)
+        }
+      }
+      expect(Either.isRight(PgSchema.make("tenant_42"))).toBe(true)
+      expect(Either.isRight(PgSchema.make("_"))).toBe(true)
+      expect(Either.isRight(PgSchema.make("a".repeat(40)))).toBe(true)
+    }))
+
+  it.scoped("every layer fails with InvalidSchemaName for an invalid name and creates nothing", () =>
+    Effect.gen(function*() {
+      const client = yield* Layer.build(clientLayer(2))
+      for (const schema of ["Bad-Name", "x; drop", "pg_tenant"]) {
+        const build = <A, E>(layer: Layer.Layer<A, E, PgClient.PgClient | SqlClient.SqlClient>) =>
+          Effect.exit(Effect.scoped(Layer.build(Layer.provide(layer, Layer.succeedContext(client)))))
+        const errors = [
+          typedFailure(yield* build(PgStore.layer({ schema }))),
+          typedFailure(yield* build(PgEventStore.layer({ schema }))),
+          typedFailure(yield* build(PgSnapshotStore.layer({ schema }))),
+          typedFailure(yield* build(PgCheckpointStore.layer({ schema })))
+        ]
+        for (const error of errors) {
+          expect(error).toBeInstanceOf(PgSchema.InvalidSchemaName)
+          expect(error).toMatchObject({ schema })
+        }
+        const fromUrl = typedFailure(
+          yield* Effect.exit(Effect.scoped(Layer.build(PgStore.layerFromUrl(databaseUrl(), { schema }))))
+        )
+        expect(fromUrl).toBeInstanceOf(PgSchema.InvalidSchemaName)
+        expect(yield* schemaExists(schema)).toBe(false)
+      }
+    }))
+
+  it.scoped("the longest valid name migrates and works", () =>
+    Effect.gen(function*() {
+      const schema = `${uniqueSchemaName()}_${"x".repeat(40)}`.slice(0, 40)
+      expect(schema).toHaveLength(40)
+      const stores = yield* Layer.build(storesLayer(schema))
+      const result = yield* Effect.provide(EventStore.append("thing-1", [event({})], ExpectedVersion.NoStream), stores)
+      expect(result.nextExpectedVersion).toBe(1)
+    }))
+})
+
+describe("PgSchema isolation", () => {
+  it.scoped("two schemas in one database do not see each other's events, snapshots or checkpoints", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* Effect.all([Layer.build(storesLayer()), Layer.build(storesLayer())])
+      const streamId = "thing-shared-name"
+      const shared = event({ where: "a" })
+      yield* Effect.provide(EventStore.append(streamId, [shared, event({ where: "a" })], ExpectedVersion.NoStream), a)
+      // The same stream id and even the same event id are independent in another schema.
+      yield* Effect.provide(
+        EventStore.append(streamId, [{ ...shared, data: { where: "b" } }], ExpectedVersion.NoStream),
+        b
+      )
+      const readA = yield* Effect.provide(Stream.runCollect(EventStore.readStream(streamId)), a)
+      const readB = yield* Effect.provide(Stream.runCollect(EventStore.readStream(streamId)), b)
+      expect(Chunk.toReadonlyArray(readA).map((e) => e.data)).toEqual([{ where: "a" }, { where: "a" }])
+      expect(Chunk.toReadonlyArray(readB).map((e) => e.data)).toEqual([{ where: "b" }])
+      expect(yield* Effect.provide(EventStore.streamVersion(streamId), a)).toEqual(Option.some(2))
+      expect(yield* Effect.provide(EventStore.streamVersion(streamId), b)).toEqual(Option.some(1))
+      const allB = yield* Effect.provide(Stream.runCollect(EventStore.readAll()), b)
+      expect(Chunk.toReadonlyArray(allB).map((e) => e.data)).toEqual([{ where: "b" }])
+      expect(yield* Effect.provide(EventStore.streamVersion("thing-only-in-a"), b)).toEqual(Option.none())
+
+      yield* Effect.provide(
+        Effect.flatMap(SnapshotStore.SnapshotStore, (s) => s.save(streamId, { version: 2, schemaVersion: 1, state: "a" })),
+        a
+      )
+      yield* Effect.provide(
+        Effect.flatMap(CheckpointStore.CheckpointStore, (c) => c.save("projection", Position.of(Chunk.unsafeLast(readA)))),
+        a
+      )
+      expect(yield* Effect.provide(Effect.flatMap(SnapshotStore.SnapshotStore, (s) => s.load(streamId)), b)).toEqual(
+        Option.none()
+      )
+      expect(yield* Effect.provide(Effect.flatMap(CheckpointStore.CheckpointStore, (c) => c.load("projection")), b))
+        .toEqual(Option.none())
+      expect(Option.isSome(yield* Effect.provide(Effect.flatMap(CheckpointStore.CheckpointStore, (c) => c.load("projection")), a)))
+        .toBe(true)
+    }))
+})

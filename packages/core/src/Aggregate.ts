@@ -194,7 +194,7 @@ const foldEvents = <C, S, E extends { readonly _tag: string }, Err, R>(
 ): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> =>
   Effect.gen(function*() {
     const store = yield* EventStore.EventStore
-    const decode = EventCatalog.decodeData(aggregate.catalog)
+    const decode = EventCatalog.decodeDataOrError(aggregate.catalog)
     const evolve = aggregate.decider.evolve
     let state = start.state
     let version = start.version
@@ -204,8 +204,10 @@ const foldEvents = <C, S, E extends { readonly _tag: string }, Err, R>(
       for (const recorded of page) {
         if (!keep(recorded)) return { streamId: id, state, version, snapshotVersion: start.snapshotVersion, eventsFolded: folded }
         const decoded = decode(recorded)
-        if (Either.isLeft(decoded)) return yield* Effect.fail(decoded.left)
-        state = evolve(state, decoded.right)
+        if (decoded instanceof EventCatalog.EventDecodeError || decoded instanceof EventCatalog.UnknownEventType) {
+          return yield* Effect.fail(decoded)
+        }
+        state = evolve(state, decoded)
         version = recorded.streamVersion
         folded++
       }

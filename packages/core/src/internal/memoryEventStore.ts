@@ -179,9 +179,11 @@ export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() 
     Effect.sync(() => {
       const stream = streams.get(streamId)
       if (stream === undefined) return []
-      const end = Math.min(to, stream.length, from - 1 + limit)
-      const out: Array<RecordedEvent> = []
-      for (let index = from - 1; index < end; index++) out.push(toRecorded(stream[index]))
+      const start = from - 1
+      const end = Math.min(to, stream.length, start + limit)
+      if (end <= start) return []
+      const out: Array<RecordedEvent> = new Array(end - start)
+      for (let index = start; index < end; index++) out[index - start] = toRecorded(stream[index])
       return out
     })
 

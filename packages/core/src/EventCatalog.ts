@@ -118,6 +118,8 @@ export interface History<A extends { readonly _tag: string }, I = any> {
   readonly [HistoryTypeId]: typeof HistoryTypeId
   readonly current: Schema.Schema<A, I, never>
   readonly versions: ReadonlyArray<Schema.Schema<A, any, never>>
+  /** Each version's own schema and the upcast from it to the next (for compiled decoding). */
+  readonly steps: ReadonlyArray<HistoryStep>
   /**
    * Adds the next version: `upcast` turns a value of the current version into the encoded form
    * of `next`. Every older version now decodes through this step too.
@@ -135,21 +137,73 @@ const upcastStep = <A, I, B, J>(
 ): Schema.Schema<B, I, never> =>
   Schema.transformOrFail(from, to, {
     strict: true,
-    decode: (a) => ParseResult.succeed(upcast(a)),
+    decode: (a, _, ast) => {
+      try {
+        return ParseResult.succeed(upcast(a))
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error)
+        return ParseResult.fail(new ParseResult.Type(ast, a, `the upcaster threw: ${reason}`))
+      }
+    },
     encode: (value, _, ast) =>
       ParseResult.fail(new ParseResult.Forbidden(ast, value, "stored events are never downcast to older versions"))
   })
 
+/**
+ * One version of an event type as declared: its schema and, for all but the current version,
+ * the function that upcasts its decoded value to the next version's encoded form.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HistoryStep {
+  readonly schema: Schema.Schema<any, any, never>
+  readonly upcast: ((previous: any) => unknown) | undefined
+}
+
 const makeHistory = <A extends { readonly _tag: string }, I>(
   versions: ReadonlyArray<Schema.Schema<A, any, never>>,
-  current: Schema.Schema<A, I, never>
+  current: Schema.Schema<A, I, never>,
+  steps: ReadonlyArray<HistoryStep>
 ): History<A, I> => ({
   [HistoryTypeId]: HistoryTypeId,
   current,
   versions,
+  steps,
   upcast: (next, upcast) =>
-    makeHistory([...versions.map((version) => upcastStep(version, next, upcast)), next], next)
+    makeHistory(
+      [...versions.map((version) => upcastStep(version, next, upcast)), next],
+      next,
+      [...steps.slice(0, -1), { schema: current, upcast }, { schema: next, upcast: undefined }]
+    )
 })
+
+/**
+ * A compiled decoder for a payload stored at `steps[0]`'s version: decode it, upcast, decode the
+ * next version, … — when every schema on the way compiles (see internal/fastDecode). An upcast
+ * that throws falls back to Schema, which reports it as it always does.
+ */
+const compileChain = (steps: ReadonlyArray<HistoryStep>, encodedTag: string | undefined): FastDecode | undefined => {
+  const decoders: Array<FastDecode> = []
+  for (const [index, step] of steps.entries()) {
+    const tag = index === 0 && encodedTag !== undefined ? { name: "_tag", value: encodedTag } : undefined
+    const decoder = compileFastDecode(step.schema.ast, tag)
+    if (decoder === undefined) return undefined
+    decoders.push(decoder)
+  }
+  if (decoders.length === 1) return decoders[0]
+  return (input) => {
+    try {
+      let value = decoders[0](input)
+      for (let index = 1; index < decoders.length && value !== invalid; index++) {
+        value = decoders[index](steps[index - 1].upcast!(value))
+      }
+      return value
+    } catch {
+      return invalid
+    }
+  }
+}
 
 /**
  * Starts the history of an event type at its first schema version. Chain `.upcast(next, f)` for
@@ -164,7 +218,7 @@ const makeHistory = <A extends { readonly _tag: string }, I>(
  * @category constructors
  */
 export const history = <A extends { readonly _tag: string }, I>(first: Schema.Schema<A, I, never>): History<A, I> =>
-  makeHistory([first], first)
+  makeHistory([first], first, [{ schema: first, upcast: undefined }])
 
 // ---------------------------------------------------------------------------------------------
 // catalog
@@ -264,6 +318,7 @@ export const make = <const Entries extends ReadonlyArray<Entry>>(
   const currents: Array<Schema.Schema.Any> = []
   for (const entry of entries) {
     const versions = isHistory(entry) ? entry.versions : [entry]
+    const steps: ReadonlyArray<HistoryStep> = isHistory(entry) ? entry.steps : [{ schema: entry, upcast: undefined }]
     const current = isHistory(entry) ? entry.current : entry
     const name = typeTagOf(current)
     if (name === undefined) {
@@ -272,12 +327,12 @@ export const make = <const Entries extends ReadonlyArray<Entry>>(
     if (codecs.has(name)) throw new TypeError(`EventCatalog.make: the event type ${name} is listed twice`)
     codecs.set(name, {
       name,
-      versions: versions.map((version) => {
+      versions: versions.map((version, index) => {
         const encodedTag = encodedTagOf(version)
         return {
           encodedTag,
           decode: Schema.decodeUnknownEither(version),
-          fast: compileFastDecode(version.ast, encodedTag === undefined ? undefined : { name: "_tag", value: encodedTag })
+          fast: compileChain(steps.slice(index), encodedTag)
         }
       }),
       encode: Schema.encodeUnknownEither(current as Schema.Schema<unknown, unknown, never>)

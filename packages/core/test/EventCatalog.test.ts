@@ -1,7 +1,7 @@
 import { EventCatalog, EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Schema, Stream } from "effect"
-import { CounterEvents, Incremented, newStreamId } from "./fixtures/Counter.js"
+import { Effect, Either, FastCheck, Schema, Stream } from "effect"
+import { CounterEvents, Incremented, IncrementedV1, IncrementedV2, newStreamId } from "./fixtures/Counter.js"
 
 const recorded = (type: string, schemaVersion: number, data: unknown) => ({
   eventId: crypto.randomUUID(),
@@ -26,6 +26,36 @@ describe("EventCatalog", () => {
       .toEqual({ _tag: "Incremented", by: 4, note: "upcast from v2" })
     expect(Either.getOrThrow(decode(recorded("Incremented", 3, { by: 5, note: "n" }))).data)
       .toEqual({ _tag: "Incremented", by: 5, note: "n" })
+  })
+
+  it("decodes old versions through the compiled chain exactly as through the schema transforms", () => {
+    const history = EventCatalog.history(IncrementedV1)
+      .upcast(IncrementedV2, (v1) => ({ _tag: "Incremented" as const, by: v1.step }))
+      .upcast(Incremented, (v2) => ({ _tag: "Incremented" as const, by: v2.by, note: "upcast from v2" }))
+    const bySchema = Schema.decodeUnknownEither(history.versions[0])
+    FastCheck.assert(
+      FastCheck.property(FastCheck.oneof(FastCheck.record({ step: FastCheck.double() }), FastCheck.jsonValue()), (payload) => {
+        const viaCatalog = decode(recorded("Incremented", 1, payload))
+        const viaSchema: Either.Either<unknown, unknown> =
+          typeof payload === "object" && payload !== null && !Array.isArray(payload)
+            ? bySchema({ ...payload, _tag: "Incremented" })
+            : Either.left("not an object")
+        expect(Either.isRight(viaCatalog)).toBe(Either.isRight(viaSchema))
+        if (Either.isRight(viaCatalog) && Either.isRight(viaSchema)) expect(viaCatalog.right.data).toEqual(viaSchema.right)
+      }),
+      { numRuns: 1_000 }
+    )
+  })
+
+  it("turns an upcaster that throws into an EventDecodeError", () => {
+    const Broken = EventCatalog.make([
+      EventCatalog.history(IncrementedV1).upcast(Incremented, (): { _tag: "Incremented"; by: number; note: string } => {
+        throw new Error("no idea what v1 meant")
+      })
+    ])
+    const error = Either.getOrThrow(Either.flip(EventCatalog.decode(Broken)(recorded("Incremented", 1, { step: 1 }))))
+    expect(error._tag).toBe("EventDecodeError")
+    expect(error.message).toContain("no idea what v1 meant")
   })
 
   it("reads a renamed type as its new name", () => {

@@ -1,0 +1,70 @@
+/**
+ * Facta as an application uses it: `PgStore.layerFromUrl` (16 connections), `EventStore.append`
+ * with `Exact` versions, `Aggregate.load` of the bank account, and `EventStore.readAll`.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Aggregate, EventStore, ExpectedVersion } from "@facta/core"
+import { BankAccount } from "@facta/example-bank-account"
+import { PgStore } from "@facta/postgres"
+import { Effect, ManagedRuntime, Option, Stream } from "effect"
+import type { Contender, HotAppend, PlannedAppend } from "./Contender.js"
+
+/** The bank account without its snapshot policy: every load replays the whole stream. */
+const ReplayedBankAccount = Aggregate.make({
+  category: BankAccount.category,
+  catalog: BankAccount.catalog,
+  decider: BankAccount.decider
+})
+
+/** Facta's stores in `schema` (migrated on start), over a 16-connection pool. */
+export const makeFacta = async (url: string, schema: string, readBatchSize: number): Promise<Contender> => {
+  const runtime = ManagedRuntime.make(PgStore.layerFromUrl(url, { schema, maxConnections: 16, readBatchSize }))
+  const store = await runtime.runPromise(EventStore.EventStore)
+
+  const appendOne = (append: PlannedAppend) =>
+    store.append(append.streamId, append.events, ExpectedVersion.Exact(append.expected))
+
+  const appendHot = async (appends: ReadonlyArray<HotAppend>, concurrency: number) => {
+    let conflicts = 0
+    const appendAtCurrentVersion = (append: HotAppend) =>
+      store.streamVersion(append.streamId).pipe(
+        Effect.flatMap((version) =>
+          store.append(append.streamId, [append.event], ExpectedVersion.Exact(Option.getOrElse(version, () => 0)))
+        ),
+        Effect.tapErrorTag("ConcurrencyConflict", () => Effect.sync(() => conflicts++)),
+        Effect.retry({ while: (error) => error._tag === "ConcurrencyConflict" })
+      )
+    await runtime.runPromise(Effect.forEach(appends, appendAtCurrentVersion, { concurrency, discard: true }))
+    return { attempts: appends.length + conflicts, conflicts }
+  }
+
+  const loadBalance = async (streamId: string) => {
+    const loaded = await runtime.runPromise(Aggregate.load(ReplayedBankAccount, streamId))
+    return loaded.state._tag === "Open" ? loaded.state.balanceCents : Number.NaN
+  }
+
+  const readAll = async () => {
+    let count = 0
+    await runtime.runPromise(
+      store.readAll().pipe(Stream.runForEachChunk((chunk) => Effect.sync(() => void (count += chunk.length))))
+    )
+    return count
+  }
+
+  const close = async () => {
+    await runtime.runPromise(
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`)
+    )
+    await runtime.dispose()
+  }
+
+  return {
+    name: "Facta",
+    appendAll: (plan, concurrency) =>
+      runtime.runPromise(Effect.forEach(plan, appendOne, { concurrency, discard: true })),
+    appendHot,
+    loadBalance,
+    readAll,
+    close
+  }
+}

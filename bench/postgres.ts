@@ -1,0 +1,395 @@
+/**
+ * The Postgres benchmark: Facta's event store side by side with the same transaction written by
+ * hand with node-postgres and with Emmett, in one run on one server (the embedded PostgreSQL, or
+ * `DATABASE_URL`), each in fresh database objects with a 16-connection pool, each warmed up, with
+ * their runs interleaved. Prints a table with ratios and writes `bench/results/postgres.json`.
+ */
+import { PgStore } from "@facta/postgres"
+import { start } from "@facta/testing/TestDatabase"
+import pg from "pg"
+import type { BenchEvent, Contender, HotAppend, HotOutcome, PlannedAppend } from "./contenders/Contender.js"
+import { makeEmmett } from "./contenders/emmett.js"
+import { makeFacta } from "./contenders/facta.js"
+import { makeRawPg } from "./contenders/rawPg.js"
+import {
+  compareAll,
+  environment,
+  formatNumber,
+  formatRatio,
+  formatTable,
+  median,
+  perSecond,
+  type Repetitions,
+  type Timing,
+  writeJson
+} from "./report.js"
+
+/** How much work each figure does; sized to keep the whole suite near 2 minutes on 2 cores. */
+const sizes = {
+  serialAppends: 600,
+  concurrentAppends: 2_000,
+  batchAppends: 600,
+  hotAppends: 1_600,
+  hotStreams: 100,
+  loadStreamLength: 1_000,
+  loadsPerRun: 10,
+  minimumLog: 50_000,
+  pageSize: 1_000,
+  concurrency: 16
+} as const
+
+const appendRepetitions: Repetitions = { warmup: 1, runs: 7 }
+const loadRepetitions: Repetitions = { warmup: 2, runs: 9 }
+const catchUpRepetitions: Repetitions = { warmup: 1, runs: 5 }
+
+/** Facta must reach this share of raw pg's speed on every append and read figure. */
+const pgTarget = 0.9
+
+// ---------------------------------------------------------------------------------------------
+// workload
+// ---------------------------------------------------------------------------------------------
+
+/** A small seeded generator (mulberry32), so every contender gets the same choices. */
+const seededRandom = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), seed | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+const metadataFor = (): BenchEvent["metadata"] => {
+  const commandId = crypto.randomUUID()
+  return { correlationId: commandId, causationId: commandId, userId: "teller-7" }
+}
+
+const event = (type: string, schemaVersion: number, data: Record<string, unknown>): BenchEvent => ({
+  eventId: crypto.randomUUID(),
+  type,
+  schemaVersion,
+  data,
+  metadata: metadataFor()
+})
+
+const opened = () => event("AccountOpened", 1, { owner: "Ada Lovelace", overdraftLimit: 50_000 })
+const deposited = (amountCents: number) => event("Deposited", 3, { amountCents, currency: "EUR" })
+const withdrawn = (amountCents: number) => event("Withdrawn", 1, { amountCents })
+
+/** `appends` appends of `eventsPerAppend` events (an opening and deposits), each to a new stream. */
+const newStreamPlan = (appends: number, eventsPerAppend: number): ReadonlyArray<PlannedAppend> =>
+  Array.from({ length: appends }, () => ({
+    streamId: `bank_account-${crypto.randomUUID()}`,
+    expected: 0,
+    events: [opened(), ...Array.from({ length: eventsPerAppend - 1 }, (_, index) => deposited(100 + index))]
+  }))
+
+const hotStreamId = (index: number) => `bank_account-hot${index}`
+
+/** One deposit each to hot streams picked at random (the same picks for every contender). */
+const hotPlan = (appends: number): ReadonlyArray<HotAppend> => {
+  const random = seededRandom(7)
+  return Array.from({ length: appends }, (_, index) => ({
+    streamId: hotStreamId(Math.floor(random() * sizes.hotStreams)),
+    event: deposited(1 + index)
+  }))
+}
+
+/** A bank account's life in today's event versions: opened, then deposits and withdrawals. */
+const accountHistory = (length: number): { readonly events: ReadonlyArray<BenchEvent>; readonly balance: number } => {
+  const random = seededRandom(42)
+  const events = [opened()]
+  let balance = 0
+  for (let index = 1; index < length; index++) {
+    if (balance > 20_000 && random() < 0.4) {
+      const amount = 1 + Math.floor(random() * 15_000)
+      balance -= amount
+      events.push(withdrawn(amount))
+    } else {
+      const amount = 100 + Math.floor(random() * 20_000)
+      balance += amount
+      events.push(deposited(amount))
+    }
+  }
+  return { events, balance }
+}
+
+// ---------------------------------------------------------------------------------------------
+// figures
+// ---------------------------------------------------------------------------------------------
+
+/** One row of the table and of the JSON: the same figure for the three contenders. */
+interface Figure {
+  readonly name: string
+  readonly unit: string
+  readonly facta: number
+  readonly pg: number
+  readonly emmett: number
+}
+
+/** How a figure reads: a rate (higher is better), a duration (lower is better), or neither. */
+type Kind = "rate" | "duration" | "info"
+
+interface Row extends Figure {
+  readonly kind: Kind
+}
+
+/** Facta's speed over another's: above 1 Facta is faster, whatever the unit. */
+const speedup = (row: Row, other: number): number => (row.kind === "duration" ? other / row.facta : row.facta / other)
+
+type Contenders = readonly [facta: Contender, pg: Contender, emmett: Contender]
+
+const figure = (name: string, unit: string, kind: Kind, [facta, pg, emmett]: ReadonlyArray<number>): Row => ({
+  name,
+  unit,
+  kind,
+  facta,
+  pg,
+  emmett
+})
+
+const medians = (timings: ReadonlyArray<Timing>) => timings.map((timing) => timing.median)
+
+/** Appends to new streams: appends/s (and events/s when an append carries several events). */
+const benchNewStreams = async (
+  contenders: Contenders,
+  appends: number,
+  eventsPerAppend: number,
+  concurrency: number
+): Promise<ReadonlyArray<Row>> => {
+  const timings = await compareAll(
+    appendRepetitions,
+    contenders.map((contender) => ({
+      setup: () => newStreamPlan(appends, eventsPerAppend),
+      run: (plan: ReadonlyArray<PlannedAppend>) => contender.appendAll(plan, concurrency)
+    }))
+  )
+  const name = `${eventsPerAppend}-event appends to new streams, concurrency ${concurrency}`
+  const rows = [figure(name, "appends/s", "rate", medians(timings).map((ms) => perSecond(appends, ms)))]
+  if (eventsPerAppend > 1) {
+    rows.push(figure(name, "events/s", "rate", medians(timings).map((ms) => perSecond(appends * eventsPerAppend, ms))))
+  }
+  return rows
+}
+
+/** Read-version-then-append-Exact on hot streams, retrying conflicts: appends/s and conflict rate. */
+const benchHotStreams = async (contenders: Contenders): Promise<ReadonlyArray<Row>> => {
+  const seed = Array.from({ length: sizes.hotStreams }, (_, index) => ({
+    streamId: hotStreamId(index),
+    expected: 0,
+    events: [opened()]
+  }))
+  await Promise.all(contenders.map((contender) => contender.appendAll(seed, 4)))
+  const outcomes = contenders.map((): Array<HotOutcome> => [])
+  const timings = await compareAll(
+    appendRepetitions,
+    contenders.map((contender, index) => ({
+      setup: () => hotPlan(sizes.hotAppends),
+      run: async (plan: ReadonlyArray<HotAppend>) => void outcomes[index].push(await contender.appendHot(plan, sizes.concurrency))
+    }))
+  )
+  const conflictRates = outcomes.map((all) => {
+    const timed = all.slice(-appendRepetitions.runs)
+    const attempts = timed.reduce((sum, outcome) => sum + outcome.attempts, 0)
+    return (100 * timed.reduce((sum, outcome) => sum + outcome.conflicts, 0)) / attempts
+  })
+  const name = `1-event appends to ${sizes.hotStreams} hot streams, read version + Exact, concurrency ${sizes.concurrency}`
+  return [
+    figure(name, "appends/s", "rate", medians(timings).map((ms) => perSecond(sizes.hotAppends, ms))),
+    figure(name, "% conflicts", "info", conflictRates)
+  ]
+}
+
+/** Loading a bank account by replaying a long stream. */
+const benchLoad = async (contenders: Contenders): Promise<ReadonlyArray<Row>> => {
+  const streamId = "bank_account-load"
+  const history = accountHistory(sizes.loadStreamLength)
+  await Promise.all(contenders.map((contender) => contender.appendAll([{ streamId, expected: 0, events: history.events }], 1)))
+  for (const contender of contenders) {
+    const balance = await contender.loadBalance(streamId)
+    if (balance !== history.balance) {
+      throw new Error(`${contender.name} loaded a balance of ${balance} cents, not ${history.balance}`)
+    }
+  }
+  const timings = await compareAll(
+    loadRepetitions,
+    contenders.map((contender) => ({
+      run: async () => {
+        for (let load = 0; load < sizes.loadsPerRun; load++) await contender.loadBalance(streamId)
+      }
+    }))
+  )
+  return [
+    figure(
+      `load a ${formatNumber(sizes.loadStreamLength)}-event bank account (read + decode + fold)`,
+      "ms/load",
+      "duration",
+      medians(timings).map((ms) => ms / sizes.loadsPerRun)
+    )
+  ]
+}
+
+/** The catch-up figure, the log's length, and how many events Emmett delivered per read of it. */
+interface CatchUp {
+  readonly rows: ReadonlyArray<Row>
+  readonly log: number
+  readonly emmettDelivered: ReadonlyArray<number>
+}
+
+/** Reading the whole log from the start until caught up. */
+const benchCatchUp = async (contenders: Contenders): Promise<CatchUp> => {
+  const sizesNow = await Promise.all(contenders.map((contender) => contender.readAll(sizes.pageSize)))
+  const missing = sizes.minimumLog - Math.min(...sizesNow)
+  if (missing > 0) {
+    const plan = newStreamPlan(Math.ceil(missing / 100), 100)
+    await Promise.all(contenders.map((contender) => contender.appendAll(plan, 4)))
+  }
+  const counts = contenders.map((): Array<number> => [])
+  const timings = await compareAll(
+    catchUpRepetitions,
+    contenders.map((contender, index) => ({
+      run: async () => void counts[index].push(await contender.readAll(sizes.pageSize))
+    }))
+  )
+  // Facta and pg page by (transaction_id, global_position). Emmett pages by global_position alone
+  // while ordering by transaction_id, so where those orders differ it skips or repeats events:
+  // its rate counts the events it delivered, and the report says how far that is from the log.
+  const log = counts[0][0]
+  if (counts.slice(0, 2).some((all) => all.some((count) => count !== log))) {
+    throw new Error(`Facta and pg read logs of different lengths: ${counts.map((all) => all.join("/")).join(", ")}`)
+  }
+  const emmettDelivered = counts[2]
+  const name = `catch-up read of the whole log (${formatNumber(log)} events, pages of ${formatNumber(sizes.pageSize)})`
+  const rates = medians(timings).map((ms, index) => perSecond(index === 2 ? median(emmettDelivered) : log, ms))
+  return { rows: [figure(name, "events/s", "rate", rates)], log, emmettDelivered }
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+// ---------------------------------------------------------------------------------------------
+
+const verdictOf = (row: Row): string => {
+  if (row.kind === "info") return "(no target)"
+  const vsPg = speedup(row, row.pg)
+  const vsEmmett = speedup(row, row.emmett)
+  const misses = [
+    ...(vsPg >= pgTarget ? [] : [`${vsPg.toFixed(3)}× pg < ${pgTarget}×`]),
+    ...(vsEmmett > 1 ? [] : [`behind Emmett`])
+  ]
+  return misses.length === 0 ? "met" : `MISSED: ${misses.join(", ")}`
+}
+
+const formatRows = (rows: ReadonlyArray<Row>): string =>
+  formatTable(
+    [
+      { title: "#", align: "right" },
+      { title: "figure", align: "left" },
+      { title: "unit", align: "left" },
+      { title: "Facta", align: "right" },
+      { title: "pg", align: "right" },
+      { title: "Emmett", align: "right" },
+      { title: "vs pg", align: "right" },
+      { title: "vs Emmett", align: "right" },
+      { title: "target (≥0.9× pg, > Emmett)", align: "left" }
+    ],
+    rows.map((row, index) => [
+      String(index + 1),
+      row.name,
+      row.unit,
+      formatNumber(row.facta),
+      formatNumber(row.pg),
+      formatNumber(row.emmett),
+      row.kind === "info" ? "" : formatRatio(speedup(row, row.pg)),
+      row.kind === "info" ? "" : formatRatio(speedup(row, row.emmett)),
+      verdictOf(row)
+    ])
+  )
+
+const describeServer = async (url: string, embedded: boolean): Promise<string> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ version: string; fsync: string; synchronous_commit: string }>(
+      "SELECT split_part(version(), ' on ', 1) AS version, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS synchronous_commit"
+    )
+    const { fsync, synchronous_commit, version } = rows[0]
+    const where = embedded ? "embedded (throwaway)" : `DATABASE_URL ${PgStore.describeUrl(url)}`
+    return `${version}, ${where}, fsync=${fsync}, synchronous_commit=${synchronous_commit}`
+  } finally {
+    await client.end()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+// ---------------------------------------------------------------------------------------------
+
+/** Runs the Postgres benchmark, prints its table and verdicts, and writes `bench/results/postgres.json`. */
+export const main = async (): Promise<ReadonlyArray<Figure>> => {
+  const started = performance.now()
+  console.log("Facta Postgres benchmark: Facta vs the same transaction by hand with node-postgres (pg) vs Emmett")
+  console.log(environment())
+  const server = await start()
+  const created: Array<Contender> = []
+  try {
+    console.log(`PostgreSQL: ${await describeServer(server.url, server.embedded)}`)
+    const id = crypto.randomUUID().replace(/-/g, "").slice(0, 10)
+    created.push(await makeFacta(server.url, `bench_facta_${id}`, sizes.pageSize))
+    created.push(await makeRawPg(server.url, `bench_pg_${id}`))
+    created.push(await makeEmmett(server.url, `bench_emmett_${id}`)) // a database, not a schema: see emmett.ts
+    const contenders: Contenders = [created[0], created[1], created[2]]
+
+    const measured = async <A>(label: string, bench: () => Promise<A>): Promise<A> => {
+      const begun = performance.now()
+      const result = await bench()
+      console.log(`  ${label} measured in ${formatNumber((performance.now() - begun) / 1000)} s`)
+      return result
+    }
+    const rows: Array<Row> = [
+      ...(await measured("serial appends", () => benchNewStreams(contenders, sizes.serialAppends, 1, 1))),
+      ...(await measured("concurrent appends", () =>
+        benchNewStreams(contenders, sizes.concurrentAppends, 1, sizes.concurrency))),
+      ...(await measured("10-event appends", () => benchNewStreams(contenders, sizes.batchAppends, 10, sizes.concurrency))),
+      ...(await measured("hot-stream appends", () => benchHotStreams(contenders))),
+      ...(await measured("loads", () => benchLoad(contenders)))
+    ]
+    const catchUp = await measured("catch-up reads", () => benchCatchUp(contenders))
+    rows.push(...catchUp.rows)
+
+    console.log(
+      `Scaled for a 2-core machine: per timed run ${sizes.serialAppends} serial appends, ${
+        formatNumber(sizes.concurrentAppends)
+      } concurrent, ${sizes.batchAppends} × 10 events, ${formatNumber(sizes.hotAppends)} hot-stream appends, ${
+        sizes.loadsPerRun
+      } loads, one read of the ${formatNumber(catchUp.log)}-event log; medians of ${appendRepetitions.runs} (appends), ${
+        loadRepetitions.runs
+      } (loads) and ${catchUpRepetitions.runs} (catch-up) runs after warm-up, contenders interleaved; ` +
+        "Facta and pg each in a fresh schema, Emmett in a fresh database (see bench/contenders/emmett.ts), all on this server, each with a 16-connection pool.\n"
+    )
+    console.log(formatRows(rows))
+    console.log("")
+    console.log("vs = Facta's speed over the other's (above 1× Facta is faster; for ms/load the inverse ratio of times).")
+    console.log(
+      "Appends: Facta = one SELECT of its append_events function (idempotency probe, version check, insert, pg_notify); " +
+        "pg = BEGIN; INSERT/UPDATE streams; INSERT … unnest … with pg_notify; COMMIT (4 round trips, same tables and indexes); " +
+        "Emmett = BEGIN; SELECT emt_append_to_stream(…); COMMIT (no notification, one index on its messages table). " +
+        "Hot streams: Facta streamVersion, pg and Emmett a SELECT on their streams table (Emmett's store has no version lookup)."
+    )
+    console.log(
+      "Loads: Facta Aggregate.load (the full envelope, Schema decode, BankAccount.evolve); pg reads the 4 columns a fold needs; " +
+        "Emmett aggregateStream; pg and Emmett fold today's payloads by hand, without validation."
+    )
+    console.log(
+      `Catch-up: Facta EventStore.readAll, pg the same keyset-paged query by hand, Emmett readMessagesBatch (what its consumers poll with); ` +
+        `Emmett delivered ${catchUp.emmettDelivered.map(formatNumber).join(" / ")} events per read of the ${formatNumber(catchUp.log)}-event log ` +
+        "(it pages by global_position but orders by transaction_id, so it skips or repeats events where the two orders differ)."
+    )
+    const figures: ReadonlyArray<Figure> = rows.map(({ emmett, facta, name, pg, unit }) => ({ name, unit, facta, pg, emmett }))
+    await writeJson(new URL("./results/postgres.json", import.meta.url), figures)
+    console.log(`\nwrote bench/results/postgres.json in ${formatNumber((performance.now() - started) / 1000)} s`)
+    return figures
+  } finally {
+    for (const contender of created) {
+      await contender.close().catch((error) => console.error(`could not clean up ${contender.name}:`, error))
+    }
+    await server.stop()
+  }
+}

@@ -6,7 +6,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { CheckpointStore, Position } from "@facta/core"
-import { Effect, Either, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import * as PgSchema from "./PgSchema.js"
 
 /**
@@ -20,10 +20,7 @@ export const make = (
   options: { readonly schema?: string } = {}
 ): Effect.Effect<CheckpointStore.CheckpointStoreShape, PgSchema.InvalidSchemaName, SqlClient.SqlClient> =>
   Effect.gen(function*() {
-    const schema = yield* Either.match(PgSchema.make(options.schema ?? PgSchema.defaultName), {
-      onLeft: Effect.fail,
-      onRight: Effect.succeed
-    })
+    const schema = yield* PgSchema.resolve(options.schema)
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const s = sql(schema.name)
     const unavailable = (operation: string, name: string) => (cause: unknown) =>

@@ -16,7 +16,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Subscription } from "@facta/core"
 import type { Scope } from "effect"
-import { Chunk, Duration, Effect, Either, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
+import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
 import * as PgSchema from "./PgSchema.js"
 
 /**
@@ -118,10 +118,7 @@ export const makeBackend = (
   options: Options = {}
 ): Effect.Effect<EventStore.Backend, MakeError, PgClient.PgClient | SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function*() {
-    const schema = yield* Either.match(PgSchema.make(options.schema ?? PgSchema.defaultName), {
-      onLeft: Effect.fail,
-      onRight: Effect.succeed
-    })
+    const schema = yield* PgSchema.resolve(options.schema)
     if (options.migrate ?? true) yield* PgSchema.migrate(schema)
     const pg = yield* PgClient.PgClient
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()

@@ -75,6 +75,15 @@ export const make = (name: string): Either.Either<PgSchema, InvalidSchemaName> =
     : Either.left(new InvalidSchemaName({ schema: name }))
 
 /**
+ * Validates a schema name (default `facta`) as an Effect, for layer constructors.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resolve = (name: string | undefined): Effect.Effect<PgSchema, InvalidSchemaName> =>
+  Either.match(make(name ?? defaultName), { onLeft: Effect.fail, onRight: Effect.succeed })
+
+/**
  * The default schema: `facta`.
  *
  * @since 0.1.0

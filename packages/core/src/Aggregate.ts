@@ -21,9 +21,9 @@ import * as StreamId from "./StreamId.js"
  * @since 0.1.0
  * @category models
  */
-export interface SnapshotPolicy<S> {
+export interface SnapshotPolicy<S, SI = unknown> {
   /** Encodes the state to JSON and back. */
-  readonly schema: Schema.Schema<S, any, never>
+  readonly schema: Schema.Schema<S, SI, never>
   /** The state schema's version; snapshots of another version are ignored. Default 1. */
   readonly schemaVersion?: number
   /** Take a snapshot each time the stream crosses a multiple of this many events. */
@@ -45,22 +45,14 @@ export interface Aggregate<C, S, E extends { readonly _tag: string }, Err = neve
 }
 
 /**
- * Any aggregate, for generic code.
- *
- * @since 0.1.0
- * @category models
- */
-export type Any = Aggregate<any, any, any, any, any>
-
-/**
  * Defines an aggregate. Throws at definition time when the category is empty or contains `-`,
  * or when the snapshot interval is not a positive integer.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = <C, S, E extends { readonly _tag: string }, Err = never, R = never>(
-  definition: Aggregate<C, S, E, Err, R>
+export const make = <C, S, E extends { readonly _tag: string }, Err = never, R = never, SI = unknown>(
+  definition: Omit<Aggregate<C, S, E, Err, R>, "snapshots"> & { readonly snapshots?: SnapshotPolicy<S, SI> }
 ): Aggregate<C, S, E, Err, R> => {
   if (definition.category.length === 0 || definition.category.includes("-")) {
     throw new TypeError(`Aggregate.make: the category ${JSON.stringify(definition.category)} must be non-empty, without "-"`)
@@ -68,7 +60,8 @@ export const make = <C, S, E extends { readonly _tag: string }, Err = never, R =
   if (definition.snapshots !== undefined && !(Number.isSafeInteger(definition.snapshots.every) && definition.snapshots.every > 0)) {
     throw new TypeError(`Aggregate.make: snapshots.every must be a positive integer`)
   }
-  return definition
+  // Snapshots only ever go to and from JSON, so the encoded side needs no type beyond `unknown`.
+  return definition as Aggregate<C, S, E, Err, R>
 }
 
 /**
@@ -77,7 +70,7 @@ export const make = <C, S, E extends { readonly _tag: string }, Err = never, R =
  * @since 0.1.0
  * @category accessors
  */
-export const streamId = (aggregate: Any, id: string): Effect.Effect<StreamId.StreamId, StreamId.InvalidStreamId> =>
+export const streamId = (aggregate: { readonly category: string }, id: string): Effect.Effect<StreamId.StreamId, StreamId.InvalidStreamId> =>
   StreamId.fromCategory(aggregate.category, id)
 
 /**
@@ -87,7 +80,7 @@ export const streamId = (aggregate: Any, id: string): Effect.Effect<StreamId.Str
  * @category validation
  */
 export const validateStreamId = (
-  aggregate: Any,
+  aggregate: { readonly category: string },
   id: string
 ): Effect.Effect<StreamId.StreamId, StreamId.InvalidStreamId> =>
   Effect.flatMap(StreamId.make(id), (valid) =>

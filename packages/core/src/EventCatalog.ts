@@ -103,7 +103,7 @@ export type DecodeError = EventDecodeError | UnknownEventType
  * @since 0.1.0
  * @category models
  */
-export type EventSchema = Schema.Schema<any, any, never>
+export type EventSchema = Schema.Schema.AnyNoContext
 
 const HistoryTypeId: unique symbol = Symbol.for("@facta/core/EventCatalog/History")
 
@@ -114,10 +114,11 @@ const HistoryTypeId: unique symbol = Symbol.for("@facta/core/EventCatalog/Histor
  * @since 0.1.0
  * @category models
  */
-export interface History<A extends { readonly _tag: string }, I = any> {
+export interface History<A extends { readonly _tag: string }, I = unknown> {
   readonly [HistoryTypeId]: typeof HistoryTypeId
   readonly current: Schema.Schema<A, I, never>
-  readonly versions: ReadonlyArray<Schema.Schema<A, any, never>>
+  /** Each stored version's decoder into `A` (their encoded forms differ from version to version). */
+  readonly versions: ReadonlyArray<Schema.Schema.AnyNoContext>
   /** Each version's own schema and the upcast from it to the next (for compiled decoding). */
   readonly steps: ReadonlyArray<HistoryStep>
   /**
@@ -157,12 +158,13 @@ const upcastStep = <A, I, B, J>(
  * @category models
  */
 export interface HistoryStep {
-  readonly schema: Schema.Schema<any, any, never>
-  readonly upcast: ((previous: any) => unknown) | undefined
+  readonly schema: Schema.Schema.AnyNoContext
+  /** Fed only values the step's own schema decoded. */
+  readonly upcast: ((previous: unknown) => unknown) | undefined
 }
 
 const makeHistory = <A extends { readonly _tag: string }, I>(
-  versions: ReadonlyArray<Schema.Schema<A, any, never>>,
+  versions: ReadonlyArray<Schema.Schema.AnyNoContext>,
   current: Schema.Schema<A, I, never>,
   steps: ReadonlyArray<HistoryStep>
 ): History<A, I> => ({
@@ -172,9 +174,14 @@ const makeHistory = <A extends { readonly _tag: string }, I>(
   steps,
   upcast: (next, upcast) =>
     makeHistory(
-      [...versions.map((version) => upcastStep(version, next, upcast)), next],
+      [...versions.map((version) => upcastStep(version as Schema.Schema<A, unknown, never>, next, upcast)), next],
       next,
-      [...steps.slice(0, -1), { schema: current, upcast }, { schema: next, upcast: undefined }]
+      [
+        ...steps.slice(0, -1),
+        // The chain only hands `upcast` values that `current` decoded, so they are `A`s.
+        { schema: current, upcast: upcast as (previous: unknown) => unknown },
+        { schema: next, upcast: undefined }
+      ]
     )
 })
 
@@ -230,7 +237,17 @@ export const history = <A extends { readonly _tag: string }, I>(first: Schema.Sc
  * @since 0.1.0
  * @category models
  */
-export type Entry = EventSchema | History<any>
+export type Entry = EventSchema | AnyHistory
+
+/**
+ * Any event history. `History` is invariant in its types (a schema is), so no narrower type
+ * admits every history; `EventOf` recovers the precise event type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyHistory = History<any, any>
 
 /**
  * The decoded domain event type of a list of entries.
@@ -239,8 +256,8 @@ export type Entry = EventSchema | History<any>
  * @category models
  */
 export type EventOf<Entries extends ReadonlyArray<Entry>> = {
-  [K in keyof Entries]: Entries[K] extends History<infer A, any> ? A
-    : Entries[K] extends Schema.Schema<infer A, any, never> ? A
+  [K in keyof Entries]: Entries[K] extends History<infer A, infer _I> ? A
+    : Entries[K] extends Schema.Schema<infer A, infer _I, never> ? A
     : never
 }[number]
 
@@ -267,7 +284,7 @@ interface TypeCodec {
 export interface EventCatalog<E extends { readonly _tag: string }> {
   readonly _tag: "EventCatalog"
   /** The union of the current schemas: for `Arbitrary.make`, JSON Schema, and validation. */
-  readonly schema: Schema.Schema<E, any, never>
+  readonly schema: Schema.Schema<E, unknown, never>
   /** The current event type names. */
   readonly types: ReadonlyArray<E["_tag"]>
   /** Old stored type names and the current names they read as. */
@@ -294,7 +311,7 @@ const typeTagOf = (schema: Schema.Schema.Any): string | undefined => {
     : encodedTagOf(schema)
 }
 
-const isHistory = (entry: Entry): entry is History<any> =>
+const isHistory = (entry: Entry): entry is AnyHistory =>
   typeof entry === "object" && entry !== null && HistoryTypeId in entry
 
 /**
@@ -346,7 +363,8 @@ export const make = <const Entries extends ReadonlyArray<Entry>>(
   }
   return {
     _tag: "EventCatalog",
-    schema: Schema.Union(...currents) as unknown as Schema.Schema<any, any, never>,
+    // The union's decoded type is the union of the entries' types, which `EventOf` computes.
+    schema: Schema.Union(...currents) as unknown as Schema.Schema<Extract<EventOf<Entries>, { readonly _tag: string }>, unknown, never>,
     types: [...codecs.keys()],
     renames,
     codecs

@@ -243,6 +243,13 @@ export interface Backend {
     readonly batchSize: number
   }) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
   readonly streamVersion: (streamId: StreamId.StreamId) => Effect.Effect<number, EventStoreUnavailable>
+  /**
+   * The position of the last committed event matching `filter`, or `None`. Committed means
+   * committed, even if a reader cannot pass it yet because an older transaction is still open.
+   */
+  readonly head: (filter: EventFilter) => Effect.Effect<Option.Option<Position.Position>, EventStoreUnavailable>
+  /** How many committed events matching `filter` come after `after` in the log. */
+  readonly countAfter: (after: Position.Position, filter: EventFilter) => Effect.Effect<number, EventStoreUnavailable>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,6 +292,15 @@ export interface EventStoreShape {
   readonly subscribe: (options?: SubscribeOptions) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
   /** The stream's current version, or `None` when it does not exist. */
   readonly streamVersion: (streamId: string) => Effect.Effect<Option.Option<number>, ReadError>
+  /**
+   * The position of the last committed event (matching `filter`), or `None` for an empty log.
+   * A reader that has handled this position has seen everything committed before the call.
+   */
+  readonly head: (filter?: EventFilter) => Effect.Effect<Option.Option<Position.Position>, EventStoreUnavailable>
+  /**
+   * How many committed events (matching `filter`) come after `after`: a reader's lag.
+   */
+  readonly countAfter: (after: Position.Position, filter?: EventFilter) => Effect.Effect<number, EventStoreUnavailable>
 }
 
 /**
@@ -450,6 +466,16 @@ export const make = (backend: Backend): EventStoreShape => ({
       Effect.flatMap(backend.streamVersion),
       Effect.map((version) => (version === 0 ? Option.none() : Option.some(version))),
       Effect.withSpan("EventStore.streamVersion", { attributes: streamAttributes(streamId) })
+    ),
+
+  head: (filter = {}) => backend.head(filter).pipe(Effect.withSpan("EventStore.head", { captureStackTrace: false })),
+
+  countAfter: (after, filter = {}) =>
+    backend.countAfter(after, filter).pipe(
+      Effect.withSpan("EventStore.countAfter", {
+        captureStackTrace: false,
+        attributes: { "facta.after": Position.format(after) }
+      })
     )
 })
 
@@ -526,6 +552,18 @@ export const subscribe = (
  */
 export const streamVersion = (streamId: string): Effect.Effect<Option.Option<number>, ReadError, EventStore> =>
   Effect.flatMap(EventStore, (store) => store.streamVersion(streamId))
+
+/**
+ * The position of the last committed event matching `filter` (accessor for the service in the
+ * context).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const head = (
+  filter?: EventFilter
+): Effect.Effect<Option.Option<Position.Position>, EventStoreUnavailable, EventStore> =>
+  Effect.flatMap(EventStore, (store) => store.head(filter))
 
 /**
  * Whether an event passes a filter.

@@ -212,13 +212,16 @@ export const makeBackend = (
         Effect.mapError(unavailable("readStream"))
       )
 
+    const filterClause = (filter: EventStore.EventFilter) =>
+      sql`${filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`}
+          ${filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`}`
+
     /** Up to `limit` committed events after `after`, in log order, never past an open transaction. */
     const readAfter = (after: Position.Position, limit: number, filter: EventStore.EventFilter) =>
       sql<EventRow>`SELECT ${columns} FROM ${s}.events
         WHERE (transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.globalPosition)}::bigint)
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          ${filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`}
-          ${filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`}
+          ${filterClause(filter)}
         ORDER BY transaction_id, global_position
         LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toRecorded)))
 
@@ -271,7 +274,31 @@ export const makeBackend = (
         Effect.mapError(unavailable("streamVersion"))
       )
 
-    return { append, readStream, readStreamBatch, readAll, subscribe, streamVersion }
+    // Committed events only (this statement's snapshot), whether or not a reader can pass them yet.
+    const head: EventStore.Backend["head"] = (filter) =>
+      sql<{ readonly transaction_id: string; readonly global_position: string }>`
+        SELECT transaction_id::text AS transaction_id, global_position::text AS global_position
+          FROM ${s}.events WHERE true ${filterClause(filter)}
+         ORDER BY transaction_id DESC, global_position DESC LIMIT 1`.pipe(
+        Effect.map((rows) =>
+          Option.map(
+            Option.fromNullable(rows[0]),
+            (row) => Position.make(BigInt(row.transaction_id), BigInt(row.global_position))
+          )
+        ),
+        Effect.mapError(unavailable("head"))
+      )
+
+    const countAfter: EventStore.Backend["countAfter"] = (after, filter) =>
+      sql<{ readonly count: string }>`
+        SELECT count(*)::text AS count FROM ${s}.events
+         WHERE (transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.globalPosition)}::bigint)
+           ${filterClause(filter)}`.pipe(
+        Effect.map((rows) => Number(rows[0]?.count ?? 0)),
+        Effect.mapError(unavailable("countAfter"))
+      )
+
+    return { append, readStream, readStreamBatch, readAll, subscribe, streamVersion, head, countAfter }
   })
 
 /**

@@ -18,6 +18,7 @@ import { concurrencyCases } from "./internal/eventStoreConformance/concurrency.j
 import { envelopeCases } from "./internal/eventStoreConformance/envelope.js"
 import { expectedVersionCases } from "./internal/eventStoreConformance/expectedVersion.js"
 import type { Settings, Suite } from "./internal/eventStoreConformance/fixtures.js"
+import { headCases } from "./internal/eventStoreConformance/head.js"
 import { idempotencyCases } from "./internal/eventStoreConformance/idempotency.js"
 import { readAllCases } from "./internal/eventStoreConformance/readAll.js"
 import { readStreamCases } from "./internal/eventStoreConformance/readStream.js"
@@ -85,6 +86,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
     idempotencyCases(suite)
     readStreamCases(suite)
     readAllCases(suite)
+    headCases(suite)
     subscribeCases(suite)
     catalogCases(suite)
     concurrencyCases(suite)

@@ -221,5 +221,23 @@ export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() 
 
   const streamVersion: Backend["streamVersion"] = (streamId) => Effect.sync(() => versionOf(streamId))
 
-  return { append, readStream, readStreamBatch, readAll, subscribe, streamVersion }
+  // Memory transaction ids grow with global positions, so the log's array order is its order.
+  const headOf: Backend["head"] = (filter) =>
+    Effect.sync(() => {
+      for (let index = log.length - 1; index >= 0; index--) {
+        if (matchesFilter(filter, log[index])) return Option.some(Position.of(log[index]))
+      }
+      return Option.none()
+    })
+
+  const countAfter: Backend["countAfter"] = (after, filter) =>
+    Effect.sync(() => {
+      let count = 0
+      for (let index = Math.max(0, Number(after.globalPosition)); index < log.length; index++) {
+        if (matchesFilter(filter, log[index])) count++
+      }
+      return count
+    })
+
+  return { append, readStream, readStreamBatch, readAll, subscribe, streamVersion, head: headOf, countAfter }
 })

@@ -1,0 +1,49 @@
+import { EventStore, ExpectedVersion, Position } from "@facta/core"
+import { describe, expect } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import type { Suite } from "./fixtures.js"
+import { newEvents, readCategory, streamIn, uniqueCategory, uniqueType } from "./fixtures.js"
+
+export const headCases = ({ test }: Suite) =>
+  describe("head and countAfter", () => {
+    test("head is None for a filter nothing matches, and countAfter is 0", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const filter = { categories: [uniqueCategory()] }
+        expect(Option.isNone(yield* store.head(filter))).toBe(true)
+        expect(yield* store.countAfter(Position.start, filter)).toBe(0)
+      }))
+
+    test("head is the position of the last event appended that matches the filter", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const category = uniqueCategory()
+        const rare = uniqueType("Rare")
+        yield* store.append(streamIn(category), newEvents(2, rare), ExpectedVersion.NoStream)
+        const last = yield* store.append(streamIn(category), newEvents(3), ExpectedVersion.NoStream)
+        expect(yield* store.head({ categories: [category] })).toEqual(Option.some(last.position))
+        const events = yield* readCategory(category)
+        expect(yield* store.head({ categories: [category], types: [rare] })).toEqual(
+          Option.some(Position.of(events[1]))
+        )
+        const unfiltered = yield* store.head()
+        expect(Option.isSome(unfiltered) && Position.order(unfiltered.value, last.position) >= 0).toBe(true)
+      }))
+
+    test("countAfter counts the matching events strictly after a position", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const category = uniqueCategory()
+        const rare = uniqueType("Rare")
+        yield* store.append(streamIn(category), newEvents(4), ExpectedVersion.NoStream)
+        yield* store.append(streamIn(category), newEvents(2, rare), ExpectedVersion.NoStream)
+        const events = yield* readCategory(category)
+        const filter = { categories: [category] }
+        expect(yield* store.countAfter(Position.start, filter)).toBe(6)
+        expect(yield* store.countAfter(Position.of(events[0]), filter)).toBe(5)
+        expect(yield* store.countAfter(Position.of(events[3]), filter)).toBe(2)
+        expect(yield* store.countAfter(Position.of(events[5]), filter)).toBe(0)
+        expect(yield* store.countAfter(Position.start, { categories: [category], types: [rare] })).toBe(2)
+        expect(yield* store.countAfter(Position.of(events[4]), { categories: [category], types: [rare] })).toBe(1)
+      }))
+  })

@@ -115,3 +115,35 @@ export const snapshotFailures = Metric.counter("facta_snapshot_failures_total", 
   description: "Snapshot writes that failed",
   incremental: true
 })
+
+/**
+ * Events handled by projections, tagged `projection`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const eventsProjected = Metric.counter("facta_events_projected_total", {
+  description: "Events handled by projections",
+  incremental: true
+})
+
+/**
+ * Events parked by projections (dead letters), tagged `projection`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const eventsParked = Metric.counter("facta_events_parked_total", {
+  description: "Events parked by projections",
+  incremental: true
+})
+
+/**
+ * A projection's lag in events at its last status check, tagged `projection`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const projectionLag = Metric.gauge("facta_projection_lag", {
+  description: "Events after a projection's checkpoint at its last status check"
+})

@@ -32,6 +32,15 @@ export * as Metrics from "./Metrics.js"
 export * as Position from "./Position.js"
 
 /** @since 0.1.0 */
+export * as Projection from "./Projection.js"
+
+/** @since 0.1.0 */
+export * as ProjectionRunner from "./ProjectionRunner.js"
+
+/** @since 0.1.0 */
+export * as ProjectionStore from "./ProjectionStore.js"
+
+/** @since 0.1.0 */
 export * as RecordedEvent from "./RecordedEvent.js"
 
 /** @since 0.1.0 */

@@ -1,0 +1,205 @@
+/**
+ * Projections: values that turn the event log into read models. A projection names the events
+ * it handles (through an `EventCatalog`, so handlers receive decoded, upcast events) and how to
+ * handle them; a `ProjectionRunner` runs it, and on SQL stores commits its writes together with
+ * its checkpoint.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import { Data, Duration, Schedule } from "effect"
+import * as EventCatalog from "./EventCatalog.js"
+import { describeCause } from "./internal/describeCause.js"
+import type * as EventStore from "./EventStore.js"
+import type { RecordedEvent } from "./RecordedEvent.js"
+
+/**
+ * What happens to an event the projection cannot handle once its retries are spent (or that
+ * does not decode): `"stop"` stops the projection with `ProjectionFailed`, its checkpoint just
+ * before the event; `"park"` moves the event to the dead-letter list and goes on.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FailurePolicy = "stop" | "park"
+
+/**
+ * A projection. Build one with {@link make}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Projection<E, Err, R> {
+  readonly _tag: "Projection"
+  /** Unique among the projections of a runner; the key of its checkpoint. */
+  readonly name: string
+  /** Decodes the stored events (with upcasting) before they reach the handler. */
+  readonly catalog: EventCatalog.EventCatalog<{ readonly _tag: string }>
+  /** The store filter the projection reads with. */
+  readonly filter: EventStore.EventFilter
+  /** The current event type names the handler receives; others are skipped. */
+  readonly handles: ReadonlySet<string>
+  /** Handles one event. */
+  readonly handle: (event: RecordedEvent<E>) => Effect.Effect<void, Err, R>
+  /** Handles a batch at once (a multi-row write, say); events one by one when absent. */
+  readonly handleBatch: ((events: ReadonlyArray<RecordedEvent<E>>) => Effect.Effect<void, Err, R>) | undefined
+  /** Empties the read model before a rebuild. */
+  readonly reset: Effect.Effect<void, Err, R> | undefined
+  /** What to do with an event that keeps failing. */
+  readonly onFailure: FailurePolicy
+  /** How a failing event or batch is retried before `onFailure` applies. */
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  /** How many events one batch (one transaction, one checkpoint) holds at most. */
+  readonly batchSize: number
+}
+
+/**
+ * Any projection, for collections of projections with different events and services.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Any {
+  readonly _tag: "Projection"
+  readonly name: string
+  readonly catalog: EventCatalog.EventCatalog<{ readonly _tag: string }>
+  readonly filter: EventStore.EventFilter
+  readonly handles: ReadonlySet<string>
+  readonly handle: (event: RecordedEvent<never>) => Effect.Effect<void, unknown, unknown>
+  readonly handleBatch:
+    | ((events: ReadonlyArray<RecordedEvent<never>>) => Effect.Effect<void, unknown, unknown>)
+    | undefined
+  readonly reset: Effect.Effect<void, unknown, unknown> | undefined
+  readonly onFailure: FailurePolicy
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  readonly batchSize: number
+}
+
+/**
+ * The services a projection's handlers need.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Context<P> = P extends Projection<infer _E, infer _Err, infer R> ? R : never
+
+/**
+ * The default retry schedule: exponential from 100 ms, each wait capped at 5 seconds, five retries.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential(Duration.millis(100)).pipe(
+  Schedule.union(Schedule.spaced(Duration.seconds(5))),
+  Schedule.intersect(Schedule.recurs(5))
+)
+
+/**
+ * Defines a projection.
+ *
+ * - `types` narrows the events the handler receives (default: every type of the catalog);
+ *   events stored under an old name that the catalog renames are included.
+ * - `categories` narrows the streams read. With `categories` and no `types`, every event of
+ *   those streams is read, so one whose type the catalog does not know follows the failure
+ *   policy instead of being skipped silently.
+ *
+ * @example
+ * const Balances = Projection.make({
+ *   name: "balances",
+ *   catalog: BankEvents,
+ *   types: ["Opened", "Deposited"],
+ *   handle: (event) => event.data._tag === "Opened" ? insert(event) : addToBalance(event)
+ * })
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <
+  E extends { readonly _tag: string },
+  const T extends E["_tag"] = E["_tag"],
+  Err = never,
+  R = never
+>(options: {
+  readonly name: string
+  readonly catalog: EventCatalog.EventCatalog<E>
+  readonly types?: ReadonlyArray<T>
+  readonly categories?: ReadonlyArray<string>
+  readonly handle: (event: RecordedEvent<Extract<E, { readonly _tag: T }>>) => Effect.Effect<void, Err, R>
+  readonly handleBatch?: (
+    events: ReadonlyArray<RecordedEvent<Extract<E, { readonly _tag: T }>>>
+  ) => Effect.Effect<void, Err, R>
+  readonly reset?: Effect.Effect<void, Err, R>
+  readonly onFailure?: FailurePolicy
+  readonly retry?: Schedule.Schedule<unknown, unknown>
+  readonly batchSize?: number
+}): Projection<Extract<E, { readonly _tag: T }>, Err, R> => {
+  if (options.name.trim() === "") throw new TypeError("Projection.make: a projection needs a name")
+  const handles = new Set<string>(options.types ?? options.catalog.types)
+  for (const type of handles) {
+    if (!options.catalog.types.includes(type)) {
+      throw new TypeError(`Projection.make: ${options.name} handles ${type}, which its catalog does not define`)
+    }
+  }
+  const storedNames = [
+    ...handles,
+    ...Object.entries(options.catalog.renames).filter(([, to]) => handles.has(to)).map(([from]) => from)
+  ]
+  const readsEveryType = options.types === undefined && options.categories !== undefined
+  return {
+    _tag: "Projection",
+    name: options.name,
+    catalog: options.catalog as unknown as EventCatalog.EventCatalog<{ readonly _tag: string }>,
+    filter: {
+      ...(options.categories === undefined ? {} : { categories: options.categories }),
+      ...(readsEveryType ? {} : { types: storedNames })
+    },
+    handles,
+    handle: options.handle,
+    handleBatch: options.handleBatch,
+    reset: options.reset,
+    onFailure: options.onFailure ?? "stop",
+    retry: options.retry ?? defaultRetry,
+    batchSize: Math.max(1, Math.floor(options.batchSize ?? 500))
+  }
+}
+
+/**
+ * A projection could not handle an event (after its retries), or the event did not decode.
+ * The projection's checkpoint is just before the event.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProjectionFailed extends Data.TaggedError("ProjectionFailed")<{
+  readonly projection: string
+  readonly eventId: string
+  readonly streamId: string
+  readonly streamVersion: number
+  readonly globalPosition: bigint
+  readonly type: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return `Projection ${JSON.stringify(this.projection)} failed on ${this.type} ` +
+      `(stream ${JSON.stringify(this.streamId)} version ${this.streamVersion}, global position ${this.globalPosition}): ` +
+      describeCause(this.cause)
+  }
+}
+
+/**
+ * Decodes a stored event for `projection`: the decoded envelope, `undefined` for a type the
+ * projection does not handle, or the decoding error.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeFor = (projection: Any) => {
+  const decode = EventCatalog.decodeDataOrError(projection.catalog)
+  return (
+    recorded: RecordedEvent
+  ): RecordedEvent<{ readonly _tag: string }> | undefined | EventCatalog.DecodeError => {
+    const data = decode(recorded)
+    if (data instanceof EventCatalog.EventDecodeError || data instanceof EventCatalog.UnknownEventType) return data
+    return projection.handles.has(data._tag) ? { ...recorded, data } : undefined
+  }
+}

@@ -1,0 +1,734 @@
+/**
+ * Runs projections in the background of an Effect application: per projection, take its lease,
+ * load its checkpoint, catch up from the log in batches, then follow live appends. Each batch's
+ * read-model writes and its checkpoint commit together in one fenced transaction (see
+ * `ProjectionStore`), so on a SQL store every event takes effect exactly once.
+ *
+ * Closing the layer's scope lets the batch in flight commit, releases the leases and stops.
+ *
+ * @since 0.1.0
+ */
+import type { Scope } from "effect"
+import {
+  Cause,
+  Chunk,
+  Context,
+  Data,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Metric,
+  Option,
+  Ref,
+  Schedule,
+  Stream,
+  SubscriptionRef
+} from "effect"
+import * as CheckpointStore from "./CheckpointStore.js"
+import * as EventCatalog from "./EventCatalog.js"
+import * as EventStore from "./EventStore.js"
+import { describeCause } from "./internal/describeCause.js"
+import * as Metrics from "./Metrics.js"
+import * as Position from "./Position.js"
+import * as Projection from "./Projection.js"
+import * as ProjectionStore from "./ProjectionStore.js"
+import type { RecordedEvent } from "./RecordedEvent.js"
+
+/**
+ * Where a projection is:
+ * - `standby`: waiting for its lease (another instance runs it, or it is starting);
+ * - `catching-up`: reading the log in full batches;
+ * - `live`: caught up, following appends;
+ * - `rebuilding`: resetting its read model before replaying from the start;
+ * - `stopped`: stopped on request; `failed`: stopped by `ProjectionFailed`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type State = "standby" | "catching-up" | "live" | "rebuilding" | "stopped" | "failed"
+
+/**
+ * A projection's status.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Status {
+  readonly projection: string
+  readonly state: State
+  /** The position of the last event this runner committed, if it has run. */
+  readonly checkpoint: Option.Option<Position.Position>
+  /** Events matching the projection's filter after its checkpoint (committed, not yet handled). */
+  readonly lag: number
+  /** Events handled by this runner since it started. */
+  readonly handled: number
+  /** Events this runner parked since it started. */
+  readonly parked: number
+  /** The failure that stopped it, in state `failed`. */
+  readonly failure: Option.Option<Projection.ProjectionFailed>
+  /** The last error it met, even one it recovered from (a lost connection, a retried handler). */
+  readonly lastError: Option.Option<string>
+}
+
+/**
+ * No projection of that name runs here.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownProjection extends Data.TaggedError("UnknownProjection")<{
+  readonly projection: string
+  readonly known: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return `No projection named ${JSON.stringify(this.projection)} runs here; the runner has ${
+      this.known.map((name) => JSON.stringify(name)).join(", ") || "none"
+    }`
+  }
+}
+
+/**
+ * `waitForCatchUp` was asked of a projection stopped on request.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProjectionStopped extends Data.TaggedError("ProjectionStopped")<{ readonly projection: string }> {
+  override get message(): string {
+    return `Projection ${JSON.stringify(this.projection)} is stopped; start it to catch up`
+  }
+}
+
+/**
+ * A rebuild's `reset` failed. Its transaction rolled back: the read model, checkpoint and parked
+ * events are as they were, and the projection goes on from its checkpoint.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResetFailed extends Data.TaggedError("ResetFailed")<{
+  readonly projection: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return `The reset of projection ${JSON.stringify(this.projection)} failed, so it was not rebuilt: ${
+      describeCause(this.cause)
+    }`
+  }
+}
+
+/**
+ * What a rebuild can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RebuildError = ResetFailed | StoreError
+
+/**
+ * What reading the log, checkpoints or the projection store can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type StoreError =
+  | EventStore.EventStoreUnavailable
+  | CheckpointStore.CheckpointStoreUnavailable
+  | ProjectionStore.ProjectionStoreUnavailable
+
+/**
+ * The runner service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProjectionRunnerShape {
+  /** This runner instance's lease owner id. */
+  readonly owner: string
+  /** One projection's status, with its lag counted now. */
+  readonly status: (projection: string) => Effect.Effect<Status, UnknownProjection | StoreError>
+  /** Every projection's status. */
+  readonly statuses: Effect.Effect<ReadonlyArray<Status>, StoreError>
+  /**
+   * Waits until the projection has handled every event committed before the call (read your
+   * own writes). Fails with the projection's `ProjectionFailed` if it fails meanwhile. Another
+   * instance's progress counts when this one is on standby. Bound it with `Effect.timeout`.
+   */
+  readonly waitForCatchUp: (
+    projection: string
+  ) => Effect.Effect<void, UnknownProjection | ProjectionStopped | Projection.ProjectionFailed | StoreError>
+  /**
+   * Rebuilds the read model: stops the projection (the batch in flight commits), then, under its
+   * lease, runs its `reset`, forgets its checkpoint and parked events in one transaction, and
+   * replays the log from the start while appends go on. Returns once the reset has committed;
+   * `waitForCatchUp` tells when the replay has caught up. Other projections keep running.
+   */
+  readonly rebuild: (projection: string) => Effect.Effect<void, UnknownProjection | RebuildError>
+  /** Stops a projection (the batch in flight commits) and gives its lease up. */
+  readonly stop: (projection: string) => Effect.Effect<void, UnknownProjection>
+  /** Starts a stopped or failed projection again from its checkpoint. A no-op if it runs. */
+  readonly start: (projection: string) => Effect.Effect<void, UnknownProjection>
+  /** The events a projection parked. */
+  readonly parked: (
+    projection: string
+  ) => Effect.Effect<ReadonlyArray<ProjectionStore.ParkedEvent>, UnknownProjection | StoreError>
+  /**
+   * Hands parked events to the projection again (all of them, or one by event id), each in its
+   * own transaction; an event that now succeeds leaves the dead-letter list. Returns how many
+   * succeeded; the others stay parked with their new failure as the reason.
+   */
+  readonly replayParked: (
+    projection: string,
+    eventId?: string
+  ) => Effect.Effect<number, UnknownProjection | StoreError>
+}
+
+/**
+ * The `ProjectionRunner` service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ProjectionRunner extends Context.Tag("@facta/core/ProjectionRunner")<
+  ProjectionRunner,
+  ProjectionRunnerShape
+>() {}
+
+/**
+ * Runner options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** This instance's lease owner id (default: host, process id and a random suffix). */
+  readonly owner?: string
+  /** How long a lease lasts without renewal: the takeover time when a holder dies (default 10 s). */
+  readonly leaseTtl?: Duration.DurationInput
+  /** How often a standby instance tries to take a lease (default: a third of `leaseTtl`). */
+  readonly acquireInterval?: Duration.DurationInput
+  /**
+   * The back-off after a store error before the projection resumes (default: 100 ms doubling,
+   * capped at 5 s, forever). It starts over once the projection makes progress; when it ends,
+   * the projection stops (state `stopped`, the error in `lastError`).
+   */
+  readonly restartSchedule?: Schedule.Schedule<unknown, unknown>
+  /** Start the projections when the layer is built (default `true`). */
+  readonly autoStart?: boolean
+}
+
+/** A handler's failure (or defect), kept apart from the stores' errors. */
+class HandlerFailed extends Data.TaggedError("HandlerFailed")<{ readonly cause: unknown }> {}
+
+/** Another instance holds the lease (while waiting for it). */
+class LeaseHeldElsewhere extends Data.TaggedError("LeaseHeldElsewhere")<{}> {}
+
+/** The failure policy stopped the projection. */
+class Halted extends Data.TaggedError("Halted")<{ readonly failure: Projection.ProjectionFailed }> {}
+
+/** What a fenced commit fails with, besides the handler. */
+type CommitError =
+  | ProjectionStore.LeaseLost
+  | ProjectionStore.ProjectionStoreUnavailable
+  | CheckpointStore.CheckpointStoreUnavailable
+
+type Decoded = RecordedEvent<{ readonly _tag: string }>
+
+interface Slot {
+  readonly projection: Projection.Any
+  readonly decode: (recorded: RecordedEvent) => Decoded | undefined | EventCatalog.DecodeError
+  readonly status: SubscriptionRef.SubscriptionRef<Omit<Status, "lag">>
+  readonly fiber: Ref.Ref<Option.Option<Fiber.RuntimeFiber<void, unknown>>>
+  readonly control: Effect.Semaphore
+}
+
+/** Handler failures and defects become `HandlerFailed`; interruption stays interruption. */
+const asHandlerFailure = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, HandlerFailed, R> =>
+  Effect.catchAllCause(effect, (cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause as Cause.Cause<never>)
+      : Effect.fail(new HandlerFailed({ cause: Cause.squash(cause) })))
+
+const failureOf = (projection: string, event: RecordedEvent, cause: unknown) =>
+  new Projection.ProjectionFailed({
+    projection,
+    eventId: event.eventId,
+    streamId: event.streamId,
+    streamVersion: event.streamVersion,
+    globalPosition: event.globalPosition,
+    type: event.type,
+    cause
+  })
+
+const defaultOwner = (): string => {
+  const host = typeof process === "object" ? `${process.env["HOSTNAME"] ?? "host"}-${process.pid}` : "runner"
+  return `${host}-${crypto.randomUUID().slice(0, 8)}`
+}
+
+/**
+ * Builds a runner for `projections`, forking their fibers into the current scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
+  projections: Ps,
+  options: Options = {}
+): Effect.Effect<
+  ProjectionRunnerShape,
+  never,
+  | EventStore.EventStore
+  | CheckpointStore.CheckpointStore
+  | ProjectionStore.ProjectionStore
+  | Projection.Context<Ps[number]>
+  | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const names = new Set<string>()
+    for (const projection of projections) {
+      if (names.has(projection.name)) {
+        return yield* Effect.dieMessage(`ProjectionRunner: two projections are named ${JSON.stringify(projection.name)}`)
+      }
+      names.add(projection.name)
+    }
+    const store = yield* EventStore.EventStore
+    const checkpoints = yield* CheckpointStore.CheckpointStore
+    const projectionStore = yield* ProjectionStore.ProjectionStore
+    // Handlers run with the services the layer was built with.
+    const context = yield* Effect.context<Projection.Context<Ps[number]>>()
+    const scope = yield* Effect.scope
+    const owner = options.owner ?? defaultOwner()
+    const leaseTtl = Duration.decode(options.leaseTtl ?? Duration.seconds(10))
+    const renewEvery = Duration.times(leaseTtl, 1 / 3)
+    const acquireEvery = Duration.decode(options.acquireInterval ?? renewEvery)
+    const restartSchedule = options.restartSchedule ??
+      Schedule.exponential(Duration.millis(100)).pipe(Schedule.union(Schedule.spaced(Duration.seconds(5))))
+
+    const slots = new Map<string, Slot>()
+    for (const projection of projections) {
+      slots.set(projection.name, {
+        projection,
+        decode: Projection.decodeFor(projection),
+        status: yield* SubscriptionRef.make<Omit<Status, "lag">>({
+          projection: projection.name,
+          state: "stopped",
+          checkpoint: Option.none(),
+          handled: 0,
+          parked: 0,
+          failure: Option.none(),
+          lastError: Option.none()
+        }),
+        fiber: yield* Ref.make(Option.none<Fiber.RuntimeFiber<void, unknown>>()),
+        control: yield* Effect.makeSemaphore(1)
+      })
+    }
+
+    const slotOf = (name: string): Effect.Effect<Slot, UnknownProjection> => {
+      const slot = slots.get(name)
+      return slot === undefined
+        ? Effect.fail(new UnknownProjection({ projection: name, known: [...slots.keys()] }))
+        : Effect.succeed(slot)
+    }
+
+    const setStatus = (slot: Slot, patch: Partial<Omit<Status, "lag" | "projection">>) =>
+      SubscriptionRef.update(slot.status, (status) => ({ ...status, ...patch }))
+
+    const handlerOf = (slot: Slot) => (events: ReadonlyArray<Decoded>): Effect.Effect<void, HandlerFailed> => {
+      const { handle, handleBatch } = slot.projection
+      const run = handleBatch !== undefined && events.length > 1
+        ? handleBatch(events as ReadonlyArray<RecordedEvent<never>>)
+        : Effect.forEach(events, (event) => handle(event as RecordedEvent<never>), { discard: true })
+      return asHandlerFailure(Effect.provide(run as Effect.Effect<void, unknown, Projection.Context<Ps[number]>>, context))
+    }
+
+    /** One fenced transaction: the writes, then the checkpoint at `last`. Uninterruptible: it commits or rolls back. */
+    const commit = <E>(slot: Slot, lease: ProjectionStore.Lease, writes: Effect.Effect<void, E>, last: RecordedEvent) =>
+      projectionStore.transaction(
+        lease,
+        Effect.zipRight(writes, checkpoints.save(slot.projection.name, Position.of(last)))
+      ).pipe(Effect.uninterruptible)
+
+    const recordProgress = (slot: Slot, last: RecordedEvent, handled: number, parked: number) =>
+      Effect.zipRight(
+        SubscriptionRef.update(slot.status, (status) => ({
+          ...status,
+          checkpoint: Option.some(Position.of(last)),
+          handled: status.handled + handled,
+          parked: status.parked + parked
+        })),
+        Metric.incrementBy(Metric.tagged(Metrics.eventsProjected, "projection", slot.projection.name), handled)
+      )
+
+    /** Applies the failure policy to an event that failed for good. */
+    const giveUp = (
+      slot: Slot,
+      lease: ProjectionStore.Lease,
+      event: RecordedEvent,
+      cause: unknown
+    ): Effect.Effect<void, Halted | CommitError> => {
+      const failure = failureOf(slot.projection.name, event, cause)
+      if (slot.projection.onFailure === "stop") return Effect.fail(new Halted({ failure }))
+      return commit(slot, lease, projectionStore.park(slot.projection.name, event, failure.message), event).pipe(
+        Effect.zipRight(recordProgress(slot, event, 0, 1)),
+        Effect.zipRight(Metric.increment(Metric.tagged(Metrics.eventsParked, "projection", slot.projection.name))),
+        Effect.zipRight(Effect.logWarning(`Facta: parked an event: ${failure.message}`))
+      )
+    }
+
+    /** One event in its own transaction, retried under the projection's schedule, then the policy. */
+    const handleOne = (
+      slot: Slot,
+      lease: ProjectionStore.Lease,
+      event: RecordedEvent
+    ): Effect.Effect<void, Halted | CommitError> => {
+      const decoded = slot.decode(event)
+      if (decoded instanceof EventCatalog.EventDecodeError || decoded instanceof EventCatalog.UnknownEventType) {
+        // Decoding is deterministic: retrying cannot help.
+        return giveUp(slot, lease, event, decoded)
+      }
+      const writes = decoded === undefined ? Effect.void : handlerOf(slot)([decoded])
+      return commit(slot, lease, writes, event).pipe(
+        Effect.tapError((error) =>
+          error._tag === "HandlerFailed" ? setStatus(slot, { lastError: Option.some(describeCause(error.cause)) }) : Effect.void
+        ),
+        Effect.retry(Schedule.whileInput(slot.projection.retry, (error) => error instanceof HandlerFailed)),
+        Effect.zipRight(recordProgress(slot, event, decoded === undefined ? 0 : 1, 0)),
+        Effect.catchTag("HandlerFailed", (error) => giveUp(slot, lease, event, error.cause))
+      )
+    }
+
+    /** A batch in one transaction; if any event fails, the batch again one event at a time. */
+    const handleBatch = (slot: Slot, lease: ProjectionStore.Lease, events: Chunk.Chunk<RecordedEvent>) =>
+      Effect.gen(function*() {
+        const recorded = Chunk.toReadonlyArray(events)
+        const last = recorded[recorded.length - 1]
+        if (last === undefined) return
+        const decoded: Array<Decoded> = []
+        let undecodable = false
+        for (const event of recorded) {
+          const result = slot.decode(event)
+          if (result instanceof EventCatalog.EventDecodeError || result instanceof EventCatalog.UnknownEventType) {
+            undecodable = true
+            break
+          }
+          if (result !== undefined) decoded.push(result)
+        }
+        if (!undecodable) {
+          const exit = yield* Effect.exit(commit(slot, lease, handlerOf(slot)(decoded), last))
+          if (Exit.isSuccess(exit)) return yield* recordProgress(slot, last, decoded.length, 0)
+          const error = Cause.failureOption(exit.cause)
+          if (Option.isNone(error) || error.value._tag !== "HandlerFailed") {
+            return yield* Effect.failCause(exit.cause as Cause.Cause<CommitError>)
+          }
+        }
+        for (const event of recorded) yield* handleOne(slot, lease, event)
+      })
+
+    /** Reads from the checkpoint on, forever; fails with a store error, `LeaseLost` or `Halted`. */
+    const follow = (slot: Slot, lease: ProjectionStore.Lease) =>
+      Effect.gen(function*() {
+        const { batchSize, filter, name } = slot.projection
+        const checkpoint = yield* checkpoints.load(name)
+        yield* setStatus(slot, { state: "catching-up", checkpoint })
+        yield* store.subscribe({ after: Option.getOrElse(checkpoint, () => Position.start), filter, batchSize }).pipe(
+          Stream.runForEachChunk((events) =>
+            Effect.zipRight(
+              handleBatch(slot, lease, events),
+              setStatus(slot, { state: events.length < batchSize ? "live" : "catching-up" })
+            )
+          )
+        )
+      })
+
+    /** Renews the lease until it is lost; fails with `LeaseLost` (or a store error once the lease has lapsed). */
+    const keepLease = (lease: ProjectionStore.Lease) =>
+      projectionStore.renew(lease, leaseTtl).pipe(
+        Effect.delay(renewEvery),
+        // A renewal that cannot reach the store is retried while the lease may still be valid.
+        Effect.retry(
+          Schedule.spaced(Duration.millis(Math.max(10, Duration.toMillis(renewEvery) / 4))).pipe(
+            Schedule.upTo(Duration.subtract(leaseTtl, renewEvery)),
+            Schedule.whileInput((error: ProjectionStore.LeaseLost | ProjectionStore.ProjectionStoreUnavailable) =>
+              error._tag === "ProjectionStoreUnavailable"
+            )
+          )
+        ),
+        Effect.forever
+      )
+
+    const acquireLease = (slot: Slot) =>
+      projectionStore.acquire(slot.projection.name, owner, leaseTtl).pipe(
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.zipRight(setStatus(slot, { state: "standby" }), Effect.fail(new LeaseHeldElsewhere())),
+          onSome: Effect.succeed
+        })),
+        Effect.retry(
+          Schedule.spaced(acquireEvery).pipe(
+            Schedule.whileInput((error: LeaseHeldElsewhere | ProjectionStore.ProjectionStoreUnavailable) =>
+              error._tag === "LeaseHeldElsewhere"
+            )
+          )
+        ),
+        Effect.catchTag("LeaseHeldElsewhere", () => Effect.never)
+      )
+
+    /** Rebuild's first step, under the lease: reset, forget the checkpoint and parked events, atomically. */
+    const resetUnder = (slot: Slot, lease: ProjectionStore.Lease) => {
+      const { name, reset } = slot.projection
+      const work = Effect.all([
+        reset === undefined
+          ? Effect.void
+          : asHandlerFailure(Effect.provide(reset as Effect.Effect<void, unknown, Projection.Context<Ps[number]>>, context)),
+        checkpoints.reset(name),
+        projectionStore.clearParked(name)
+      ], { discard: true })
+      return projectionStore.transaction(lease, work).pipe(
+        Effect.uninterruptible,
+        Effect.zipRight(setStatus(slot, { checkpoint: Option.none(), handled: 0, parked: 0 }))
+      )
+    }
+
+    /** Runs a requested rebuild's reset and reports to its caller; a failed reset leaves the read model as it was. */
+    const runReset = (slot: Slot, lease: ProjectionStore.Lease, done: Deferred.Deferred<void, RebuildError>) =>
+      Effect.gen(function*() {
+        yield* setStatus(slot, { state: "rebuilding" })
+        const exit = yield* Effect.exit(resetUnder(slot, lease))
+        if (Exit.isSuccess(exit)) return yield* Deferred.succeed(done, undefined)
+        const error = Cause.failureOption(exit.cause)
+        if (Option.isNone(error)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+        switch (error.value._tag) {
+          case "LeaseLost":
+            return yield* Effect.fail(error.value) // retried under the next lease
+          case "HandlerFailed": {
+            const failed = new ResetFailed({ projection: slot.projection.name, cause: error.value.cause })
+            yield* setStatus(slot, { lastError: Option.some(failed.message) })
+            return yield* Deferred.fail(done, failed)
+          }
+          default:
+            yield* Deferred.fail(done, error.value)
+        }
+      })
+
+    /**
+     * The life of one projection on this instance: take the lease, (reset,) follow the log;
+     * on a lost lease go back to standby, on a store error back off and resume, on a failure
+     * stop in state `failed`.
+     */
+    const lifecycle = (slot: Slot, rebuild: Option.Option<Deferred.Deferred<void, RebuildError>>) =>
+      Effect.gen(function*() {
+        let pendingReset = rebuild
+        const backoff = yield* Schedule.driver(restartSchedule)
+        let handledAtLastError = -1
+        for (;;) {
+          yield* setStatus(slot, { state: "standby" })
+          const lease = yield* acquireLease(slot)
+          const outcome = yield* Effect.gen(function*() {
+            if (Option.isSome(pendingReset)) {
+              yield* runReset(slot, lease, pendingReset.value)
+              pendingReset = Option.none()
+            }
+            return yield* Effect.raceFirst(follow(slot, lease), keepLease(lease))
+          }).pipe(
+            Effect.ensuring(Effect.ignore(projectionStore.release(lease))),
+            Effect.exit
+          )
+          if (Exit.isSuccess(outcome)) return
+          const error = Cause.failureOption(outcome.cause)
+          // Interrupted, or a defect: no failure to handle here.
+          if (Option.isNone(error)) return yield* Effect.failCause(outcome.cause as Cause.Cause<never>)
+          const failure = error.value
+          if (failure._tag === "Halted") {
+            yield* Effect.logError(`Facta: ${failure.failure.message}`)
+            return yield* setStatus(slot, {
+              state: "failed",
+              failure: Option.some(failure.failure),
+              lastError: Option.some(failure.failure.message)
+            })
+          }
+          yield* setStatus(slot, { lastError: Option.some(failure.message) })
+          if (failure._tag === "LeaseLost") {
+            yield* Effect.logWarning(`Facta: ${failure.message}; back to standby`)
+            continue
+          }
+          yield* Effect.logWarning(`Facta: projection ${slot.projection.name} paused: ${failure.message}`)
+          const { handled } = yield* SubscriptionRef.get(slot.status)
+          if (handled !== handledAtLastError) yield* backoff.reset
+          handledAtLastError = handled
+          const more = yield* Effect.option(backoff.next(undefined))
+          if (Option.isNone(more)) return yield* setStatus(slot, { state: "stopped" })
+        }
+      })
+
+    const launch = (slot: Slot, rebuild: Option.Option<Deferred.Deferred<void, RebuildError>>) =>
+      Effect.gen(function*() {
+        yield* setStatus(slot, { failure: Option.none() })
+        const fiber = yield* Effect.forkIn(lifecycle(slot, rebuild), scope)
+        yield* Ref.set(slot.fiber, Option.some(fiber))
+      })
+
+    const halt = (slot: Slot) =>
+      Effect.gen(function*() {
+        const fiber = yield* Ref.getAndSet(slot.fiber, Option.none())
+        if (Option.isSome(fiber)) yield* Fiber.interrupt(fiber.value)
+      })
+
+    const running = (slot: Slot) =>
+      Effect.map(Ref.get(slot.fiber), Option.match({
+        onNone: () => Effect.succeed(false),
+        onSome: (fiber) => Effect.map(fiber.poll, Option.isNone)
+      })).pipe(Effect.flatten)
+
+    const withLag = (slot: Slot) =>
+      Effect.gen(function*() {
+        const status = yield* SubscriptionRef.get(slot.status)
+        const checkpoint = Option.isSome(status.checkpoint)
+          ? status.checkpoint
+          : yield* checkpoints.load(slot.projection.name)
+        const lag = yield* store.countAfter(Option.getOrElse(checkpoint, () => Position.start), slot.projection.filter)
+        yield* Metric.set(Metric.tagged(Metrics.projectionLag, "projection", slot.projection.name), lag)
+        return { ...status, checkpoint, lag }
+      })
+
+    const waitForCatchUp = (slot: Slot) =>
+      Effect.gen(function*() {
+        const target = yield* store.head(slot.projection.filter)
+        if (Option.isNone(target)) return
+        for (;;) {
+          const status = yield* SubscriptionRef.get(slot.status)
+          if (status.state === "failed" && Option.isSome(status.failure)) return yield* Effect.fail(status.failure.value)
+          if (status.state === "stopped") return yield* Effect.fail(new ProjectionStopped({ projection: status.projection }))
+          // On standby another instance runs the projection: its checkpoint is in the store.
+          const checkpoint = status.state === "standby" || status.state === "rebuilding"
+            ? yield* checkpoints.load(slot.projection.name)
+            : status.checkpoint
+          if (Option.isSome(checkpoint) && Position.order(checkpoint.value, target.value) >= 0) return
+          yield* Effect.raceFirst(
+            slot.status.changes.pipe(Stream.drop(1), Stream.take(1), Stream.runDrain),
+            Effect.sleep(Duration.millis(100))
+          )
+        }
+      })
+
+    const replayParked = (slot: Slot, eventId: string | undefined) =>
+      Effect.gen(function*() {
+        const { name } = slot.projection
+        const parked = (yield* projectionStore.parked(name)).filter((entry) =>
+          eventId === undefined || entry.event.eventId === eventId
+        )
+        let replayed = 0
+        for (const entry of parked) {
+          const decoded = slot.decode(entry.event)
+          const writes = decoded instanceof EventCatalog.EventDecodeError || decoded instanceof EventCatalog.UnknownEventType
+            ? Effect.fail(new HandlerFailed({ cause: decoded }))
+            : decoded === undefined
+            ? Effect.void
+            : handlerOf(slot)([decoded])
+          // The read-model writes and the removal from the dead-letter list commit together.
+          const outcome = yield* projectionStore.atomically(
+            Effect.zipRight(writes, projectionStore.unpark(name, entry.event.eventId))
+          ).pipe(Effect.uninterruptible, Effect.either)
+          if (outcome._tag === "Right") {
+            replayed++
+          } else if (outcome.left._tag === "HandlerFailed") {
+            yield* projectionStore.park(name, entry.event, failureOf(name, entry.event, outcome.left.cause).message)
+          } else {
+            return yield* Effect.fail(outcome.left)
+          }
+        }
+        return replayed
+      })
+
+    const shape: ProjectionRunnerShape = {
+      owner,
+      status: (name) => Effect.flatMap(slotOf(name), withLag),
+      statuses: Effect.forEach([...slots.values()], withLag),
+      waitForCatchUp: (name) => Effect.flatMap(slotOf(name), waitForCatchUp),
+      rebuild: (name) =>
+        Effect.flatMap(slotOf(name), (slot) =>
+          slot.control.withPermits(1)(
+            Effect.gen(function*() {
+              yield* halt(slot)
+              const done = yield* Deferred.make<void, RebuildError>()
+              yield* launch(slot, Option.some(done))
+              return done
+            })
+          ).pipe(Effect.flatMap(Deferred.await))),
+      stop: (name) =>
+        Effect.flatMap(slotOf(name), (slot) =>
+          slot.control.withPermits(1)(
+            Effect.zipRight(halt(slot), setStatus(slot, { state: "stopped" }))
+          )),
+      start: (name) =>
+        Effect.flatMap(slotOf(name), (slot) =>
+          slot.control.withPermits(1)(
+            Effect.flatMap(running(slot), (isRunning) => isRunning ? Effect.void : launch(slot, Option.none()))
+          )),
+      parked: (name) => Effect.flatMap(slotOf(name), (slot) => projectionStore.parked(slot.projection.name)),
+      replayParked: (name, eventId) =>
+        Effect.flatMap(slotOf(name), (slot) => slot.control.withPermits(1)(replayParked(slot, eventId)))
+    }
+
+    if (options.autoStart ?? true) {
+      for (const slot of slots.values()) yield* launch(slot, Option.none())
+    }
+    // On scope close: stop every projection (batches in flight commit), then release leases.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...slots.values()], (slot) => halt(slot), { concurrency: "unbounded", discard: true })
+    )
+    return shape
+  })
+
+/**
+ * A layer running `projections` for the life of its scope.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <const Ps extends ReadonlyArray<Projection.Any>>(
+  projections: Ps,
+  options: Options = {}
+): Layer.Layer<
+  ProjectionRunner,
+  never,
+  | EventStore.EventStore
+  | CheckpointStore.CheckpointStore
+  | ProjectionStore.ProjectionStore
+  | Projection.Context<Ps[number]>
+> => Layer.scoped(ProjectionRunner, make(projections, options))
+
+/**
+ * Waits until a projection has handled every event committed before the call (accessor).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const waitForCatchUp = (
+  projection: string
+): Effect.Effect<
+  void,
+  UnknownProjection | ProjectionStopped | Projection.ProjectionFailed | StoreError,
+  ProjectionRunner
+> => Effect.flatMap(ProjectionRunner, (runner) => runner.waitForCatchUp(projection))
+
+/**
+ * A projection's status (accessor).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const status = (projection: string): Effect.Effect<Status, UnknownProjection | StoreError, ProjectionRunner> =>
+  Effect.flatMap(ProjectionRunner, (runner) => runner.status(projection))
+
+/**
+ * Rebuilds a projection's read model from the start of the log (accessor).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const rebuild = (
+  projection: string
+): Effect.Effect<void, UnknownProjection | RebuildError, ProjectionRunner> =>
+  Effect.flatMap(ProjectionRunner, (runner) => runner.rebuild(projection))

@@ -1,0 +1,217 @@
+/**
+ * What a `ProjectionRunner` needs from storage besides the event log and checkpoints:
+ *
+ * - **Leases**: only one runner instance across processes runs a projection. A lease expires
+ *   unless renewed; another instance takes over once it has expired; every takeover bumps the
+ *   lease's generation.
+ * - **Fenced transactions**: a batch's read-model writes, its checkpoint and any parked event
+ *   commit together, and only while the lease generation is still the caller's. A stale owner
+ *   (one whose lease was taken over) gets `LeaseLost` and writes nothing.
+ * - **Dead letters**: events a projection parked, to list and replay.
+ *
+ * The in-memory layer here serves tests and single-process apps; `@facta/postgres` provides the
+ * durable one.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Data, Duration, Effect, Layer, Option } from "effect"
+import * as Position from "./Position.js"
+import type { RecordedEvent } from "./RecordedEvent.js"
+
+/**
+ * The projection store could not be reached or failed during `operation`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProjectionStoreUnavailable extends Data.TaggedError("ProjectionStoreUnavailable")<{
+  readonly operation: string
+  readonly projection: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `The projection store is unavailable during ${this.operation} of ${JSON.stringify(this.projection)}: ${cause}`
+  }
+}
+
+/**
+ * The caller no longer holds the projection's lease: another instance took it over (or it
+ * expired and was released). Nothing of the transaction was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LeaseLost extends Data.TaggedError("LeaseLost")<{
+  readonly projection: string
+  readonly owner: string
+  readonly generation: number
+}> {
+  override get message(): string {
+    return `The lease on projection ${JSON.stringify(this.projection)} held by ${this.owner} ` +
+      `(generation ${this.generation}) was lost to another instance`
+  }
+}
+
+/**
+ * A lease held on a projection: who holds it and the generation it was granted at.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Lease {
+  readonly projection: string
+  readonly owner: string
+  readonly generation: number
+}
+
+/**
+ * An event a projection parked, with why and when.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ParkedEvent {
+  readonly projection: string
+  /** The event as stored (encoded payload). */
+  readonly event: RecordedEvent
+  /** Why it was parked: the failure, formatted for a person. */
+  readonly reason: string
+  readonly parkedAt: Date
+}
+
+/**
+ * The projection store service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProjectionStoreShape {
+  /**
+   * Takes the lease on `projection` for `owner` if it is free, expired or already `owner`'s,
+   * valid for `ttl`. `None` while another owner holds a live lease.
+   */
+  readonly acquire: (
+    projection: string,
+    owner: string,
+    ttl: Duration.Duration
+  ) => Effect.Effect<Option.Option<Lease>, ProjectionStoreUnavailable>
+  /** Extends a held lease by `ttl`; fails with `LeaseLost` if it is no longer held. */
+  readonly renew: (lease: Lease, ttl: Duration.Duration) => Effect.Effect<void, LeaseLost | ProjectionStoreUnavailable>
+  /** Gives a held lease up so another instance can take over at once; a no-op if it is lost. */
+  readonly release: (lease: Lease) => Effect.Effect<void, ProjectionStoreUnavailable>
+  /**
+   * Runs `effect` atomically (one database transaction on SQL stores), first checking that
+   * `lease` is still held and keeping it from being taken over until the end. Fails with
+   * `LeaseLost` and writes nothing when it is not held.
+   */
+  readonly transaction: <A, E, R>(
+    lease: Lease,
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | LeaseLost | ProjectionStoreUnavailable, R>
+  /** Runs `effect` atomically (one database transaction on SQL stores), without a lease. */
+  readonly atomically: <A, E, R>(
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | ProjectionStoreUnavailable, R>
+  /** Parks an event (inside `transaction`, next to the checkpoint that passes it). */
+  readonly park: (
+    projection: string,
+    event: RecordedEvent,
+    reason: string
+  ) => Effect.Effect<void, ProjectionStoreUnavailable>
+  /** The events `projection` parked, in log order. */
+  readonly parked: (projection: string) => Effect.Effect<ReadonlyArray<ParkedEvent>, ProjectionStoreUnavailable>
+  /** Removes a parked event (after a successful replay). */
+  readonly unpark: (projection: string, eventId: string) => Effect.Effect<void, ProjectionStoreUnavailable>
+  /** Removes every parked event of `projection` (before a rebuild). */
+  readonly clearParked: (projection: string) => Effect.Effect<void, ProjectionStoreUnavailable>
+}
+
+/**
+ * The `ProjectionStore` service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ProjectionStore extends Context.Tag("@facta/core/ProjectionStore")<
+  ProjectionStore,
+  ProjectionStoreShape
+>() {}
+
+interface MemoryLease {
+  readonly owner: string
+  readonly generation: number
+  readonly expiresAt: number
+}
+
+/**
+ * An in-memory projection store. Leases expire on the Effect `Clock`, so several runner
+ * instances in one process (a failover test) behave as they would across processes.
+ * `transaction` cannot roll back in-memory read models: a handler that fails halfway through
+ * a batch leaves what it wrote, so in-memory read models should be written idempotently.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.sync(() => {
+  const leases = new Map<string, MemoryLease>()
+  const dead = new Map<string, Map<string, ParkedEvent>>()
+  const lost = (lease: Lease) => new LeaseLost(lease)
+  const holds = (lease: Lease, now: number) => {
+    const current = leases.get(lease.projection)
+    return current !== undefined && current.owner === lease.owner && current.generation === lease.generation &&
+      current.expiresAt > now
+  }
+  const parkedOf = (projection: string) => {
+    let parked = dead.get(projection)
+    if (parked === undefined) dead.set(projection, parked = new Map())
+    return parked
+  }
+  return {
+    acquire: (projection, owner, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const current = leases.get(projection)
+        if (current !== undefined && current.owner !== owner && current.expiresAt > now) return Option.none()
+        const generation = current !== undefined && current.owner === owner && current.expiresAt > now
+          ? current.generation
+          : (current?.generation ?? 0) + 1
+        leases.set(projection, { owner, generation, expiresAt: now + Duration.toMillis(ttl) })
+        return Option.some({ projection, owner, generation })
+      }),
+    renew: (lease, ttl) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (!holds(lease, now)) return Effect.fail(lost(lease))
+        leases.set(lease.projection, { ...lease, expiresAt: now + Duration.toMillis(ttl) })
+        return Effect.void
+      }),
+    release: (lease) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const current = leases.get(lease.projection)
+        if (current !== undefined && holds(lease, now)) leases.set(lease.projection, { ...current, expiresAt: 0 })
+      }),
+    transaction: <A, E, R>(lease: Lease, effect: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now): Effect.Effect<A, E | LeaseLost, R> => holds(lease, now) ? effect : Effect.fail(lost(lease))
+      ),
+    atomically: (effect) => effect,
+    park: (projection, event, reason) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        parkedOf(projection).set(event.eventId, { projection, event, reason, parkedAt: new Date(now) })
+      }),
+    parked: (projection) =>
+      Effect.sync(() =>
+        [...parkedOf(projection).values()].sort((a, b) => Position.order(a.event, b.event))
+      ),
+    unpark: (projection, eventId) => Effect.sync(() => void parkedOf(projection).delete(eventId)),
+    clearParked: (projection) => Effect.sync(() => void dead.delete(projection))
+  }
+})
+
+/**
+ * A layer with a fresh in-memory projection store.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<ProjectionStore> = Layer.effect(ProjectionStore, makeMemory)

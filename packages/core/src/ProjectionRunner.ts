@@ -564,7 +564,7 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
 
     const launch = (slot: Slot, rebuild: Option.Option<Deferred.Deferred<void, RebuildError>>) =>
       Effect.gen(function*() {
-        yield* setStatus(slot, { failure: Option.none() })
+        yield* setStatus(slot, { state: "standby", failure: Option.none() })
         const fiber = yield* Effect.forkIn(lifecycle(slot, rebuild), scope)
         yield* Ref.set(slot.fiber, Option.some(fiber))
       })

@@ -13,3 +13,6 @@ export * as Laws from "./Laws.js"
 
 /** @since 0.1.0 */
 export * as EventStoreConformance from "./EventStoreConformance.js"
+
+/** @since 0.1.0 */
+export * as ProjectionRunnerConformance from "./ProjectionRunnerConformance.js"

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
-const suites = ["memory", "postgres"] as const
+const suites = ["memory", "postgres", "projections"] as const
 type Suite = (typeof suites)[number]
 
 const moduleOf = (suite: Suite): URL => new URL(`./${suite}.ts`, import.meta.url)

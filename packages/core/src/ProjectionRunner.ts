@@ -226,6 +226,9 @@ class HandlerFailed extends Data.TaggedError("HandlerFailed")<{ readonly cause: 
 /** Another instance holds the lease (while waiting for it). */
 class LeaseHeldElsewhere extends Data.TaggedError("LeaseHeldElsewhere")<{}> {}
 
+/** A defect met while following the log. */
+class Unexpected extends Data.TaggedError("Unexpected")<{ readonly message: string }> {}
+
 /** The failure policy stopped the projection. */
 class Halted extends Data.TaggedError("Halted")<{ readonly failure: Projection.ProjectionFailed }> {}
 
@@ -432,7 +435,10 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
       Effect.gen(function*() {
         const { batchSize, filter, name } = slot.projection
         const checkpoint = yield* checkpoints.load(name)
-        yield* setStatus(slot, { state: "catching-up", checkpoint })
+        const head = yield* store.head(filter)
+        const caughtUp = Option.isNone(head) ||
+          (Option.isSome(checkpoint) && Position.order(checkpoint.value, head.value) >= 0)
+        yield* setStatus(slot, { state: caughtUp ? "live" : "catching-up", checkpoint })
         yield* store.subscribe({ after: Option.getOrElse(checkpoint, () => Position.start), filter, batchSize }).pipe(
           Stream.runForEachChunk((events) =>
             Effect.zipRight(
@@ -459,20 +465,16 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
         Effect.forever
       )
 
+    /** Waits for the lease, however long it takes; a store that cannot be reached shows in `lastError`. */
     const acquireLease = (slot: Slot) =>
       projectionStore.acquire(slot.projection.name, owner, leaseTtl).pipe(
+        Effect.tapError((error) => setStatus(slot, { lastError: Option.some(error.message) })),
         Effect.flatMap(Option.match({
           onNone: () => Effect.zipRight(setStatus(slot, { state: "standby" }), Effect.fail(new LeaseHeldElsewhere())),
           onSome: Effect.succeed
         })),
-        Effect.retry(
-          Schedule.spaced(acquireEvery).pipe(
-            Schedule.whileInput((error: LeaseHeldElsewhere | ProjectionStore.ProjectionStoreUnavailable) =>
-              error._tag === "LeaseHeldElsewhere"
-            )
-          )
-        ),
-        Effect.catchTag("LeaseHeldElsewhere", () => Effect.never)
+        Effect.retry(Schedule.spaced(acquireEvery)),
+        Effect.orDie // the schedule never ends
       )
 
     /** Rebuild's first step, under the lease: reset, forget the checkpoint and parked events, atomically. */
@@ -536,10 +538,12 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
             Effect.exit
           )
           if (Exit.isSuccess(outcome)) return
-          const error = Cause.failureOption(outcome.cause)
-          // Interrupted, or a defect: no failure to handle here.
-          if (Option.isNone(error)) return yield* Effect.failCause(outcome.cause as Cause.Cause<never>)
-          const failure = error.value
+          if (Cause.isInterruptedOnly(outcome.cause)) return yield* Effect.failCause(outcome.cause as Cause.Cause<never>)
+          // A defect (a failed COMMIT in @effect/sql, a bug) pauses the projection like a store error.
+          const failure = Option.getOrElse(
+            Cause.failureOption(outcome.cause),
+            () => new Unexpected({ message: Cause.pretty(outcome.cause) })
+          )
           if (failure._tag === "Halted") {
             yield* Effect.logError(`Facta: ${failure.failure.message}`)
             return yield* setStatus(slot, {

@@ -12,6 +12,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Statement as SqlStatement } from "@effect/sql/Statement"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Subscription } from "@facta/core"
@@ -275,11 +276,25 @@ export const makeBackend = (
       )
 
     // Committed events only (this statement's snapshot), whether or not a reader can pass them yet.
-    const head: EventStore.Backend["head"] = (filter) =>
-      sql<{ readonly transaction_id: string; readonly global_position: string }>`
-        SELECT transaction_id::text AS transaction_id, global_position::text AS global_position
-          FROM ${s}.events WHERE true ${filterClause(filter)}
-         ORDER BY transaction_id DESC, global_position DESC LIMIT 1`.pipe(
+    // One backward index scan per type (or category), so a rare type does not sort the whole log.
+    const head: EventStore.Backend["head"] = (filter) => {
+      const last = (condition: SqlStatement<unknown>) =>
+        sql`SELECT transaction_id, global_position FROM ${s}.events WHERE ${condition}
+             ORDER BY transaction_id DESC, global_position DESC LIMIT 1`
+      const query = filter.types !== undefined
+        ? sql`SELECT last.* FROM unnest(${filter.types}::text[]) AS wanted(type), LATERAL (${
+          last(sql`type = wanted.type ${
+            filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`
+          }`)
+        }) AS last`
+        : filter.categories !== undefined
+        ? sql`SELECT last.* FROM unnest(${filter.categories}::text[]) AS wanted(category), LATERAL (${
+          last(sql`category = wanted.category`)
+        }) AS last`
+        : last(sql`true`)
+      return sql<{ readonly transaction_id: string; readonly global_position: string }>`
+        SELECT transaction_id::text AS transaction_id, global_position::text AS global_position FROM (${query}) AS heads
+         ORDER BY heads.transaction_id DESC, heads.global_position DESC LIMIT 1`.pipe(
         Effect.map((rows) =>
           Option.map(
             Option.fromNullable(rows[0]),
@@ -288,6 +303,7 @@ export const makeBackend = (
         ),
         Effect.mapError(unavailable("head"))
       )
+    }
 
     const countAfter: EventStore.Backend["countAfter"] = (after, filter) =>
       sql<{ readonly count: string }>`

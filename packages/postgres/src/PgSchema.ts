@@ -151,6 +151,39 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
         global_position bigint NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now()
       )`
+  }),
+  "3_create_projection_leases_and_dead_letters": Effect.gen(function*() {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const s = sql(schema.name)
+    // Lease expiry is compared with the server's clock only, so runner hosts' clocks never matter.
+    yield* sql`
+      CREATE TABLE ${s}.projection_leases (
+        name text PRIMARY KEY,
+        owner text NOT NULL,
+        generation bigint NOT NULL CHECK (generation >= 1),
+        expires_at timestamptz NOT NULL
+      )`
+    // A full copy of the parked envelope: it can be listed and replayed without the log.
+    yield* sql`
+      CREATE TABLE ${s}.projection_dead_letters (
+        projection text NOT NULL,
+        event_id uuid NOT NULL,
+        stream_id text NOT NULL,
+        stream_version bigint NOT NULL,
+        global_position bigint NOT NULL,
+        transaction_id xid8 NOT NULL,
+        type text NOT NULL,
+        schema_version integer NOT NULL,
+        data jsonb NOT NULL,
+        metadata jsonb NOT NULL,
+        recorded_at timestamptz NOT NULL,
+        reason text NOT NULL,
+        parked_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (projection, event_id)
+      )`
+    yield* sql`
+      CREATE INDEX projection_dead_letters_log_order
+        ON ${s}.projection_dead_letters (projection, transaction_id, global_position)`
   })
 })
 

@@ -1,16 +1,18 @@
 /**
  * Everything Facta stores in PostgreSQL, in one layer: the event store (which migrates the
- * schema first), the snapshot store and the checkpoint store, over one `PgClient`.
+ * schema first), the snapshot store, the checkpoint store and the projection store (leases and
+ * dead letters for `ProjectionRunner`), over one `PgClient`.
  *
  * @since 0.1.0
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import type { CheckpointStore, SnapshotStore } from "@facta/core"
+import type { CheckpointStore, ProjectionStore, SnapshotStore } from "@facta/core"
 import type { EventStore } from "@facta/core"
 import { Data, Duration, Layer, Redacted } from "effect"
 import * as PgCheckpointStore from "./PgCheckpointStore.js"
 import * as PgEventStore from "./PgEventStore.js"
+import * as PgProjectionStore from "./PgProjectionStore.js"
 import * as PgSnapshotStore from "./PgSnapshotStore.js"
 
 /**
@@ -19,7 +21,11 @@ import * as PgSnapshotStore from "./PgSnapshotStore.js"
  * @since 0.1.0
  * @category models
  */
-export type Stores = EventStore.EventStore | SnapshotStore.SnapshotStore | CheckpointStore.CheckpointStore
+export type Stores =
+  | EventStore.EventStore
+  | SnapshotStore.SnapshotStore
+  | CheckpointStore.CheckpointStore
+  | ProjectionStore.ProjectionStore
 
 /**
  * The database could not be reached when the layer started. Names the target (never the password).
@@ -58,11 +64,12 @@ export const layer = (
   options: PgEventStore.Options = {}
 ): Layer.Layer<Stores, PgEventStore.MakeError, PgClient.PgClient | SqlClient.SqlClient> => {
   const schemaOptions = options.schema === undefined ? {} : { schema: options.schema }
-  // Building the snapshot and checkpoint stores touches no table; the event store migrates the schema.
+  // Building the other stores touches no table; the event store migrates the schema.
   return Layer.mergeAll(
     PgEventStore.layer(options),
     PgSnapshotStore.layer(schemaOptions),
-    PgCheckpointStore.layer(schemaOptions)
+    PgCheckpointStore.layer(schemaOptions),
+    PgProjectionStore.layer(schemaOptions)
   )
 }
 

@@ -1,5 +1,5 @@
 /**
- * @facta/postgres — Facta's event store, snapshots and checkpoints on PostgreSQL.
+ * @facta/postgres — Facta's event store, snapshots, checkpoints and projection leases on PostgreSQL.
  *
  * @since 0.1.0
  */
@@ -9,6 +9,9 @@ export * as PgCheckpointStore from "./PgCheckpointStore.js"
 
 /** @since 0.1.0 */
 export * as PgEventStore from "./PgEventStore.js"
+
+/** @since 0.1.0 */
+export * as PgProjectionStore from "./PgProjectionStore.js"
 
 /** @since 0.1.0 */
 export * as PgSchema from "./PgSchema.js"

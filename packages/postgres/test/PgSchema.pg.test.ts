@@ -1,10 +1,11 @@
 import type * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { CheckpointStore, EventStore, ExpectedVersion, Position, SnapshotStore } from "@facta/core"
-import { PgCheckpointStore, PgEventStore, PgSchema, PgSnapshotStore, PgStore } from "@facta/postgres"
+import { CheckpointStore, EventStore, ExpectedVersion, Position, ProjectionStore, SnapshotStore } from "@facta/core"
+import * as Migrator from "@effect/sql/Migrator"
+import { PgCheckpointStore, PgEventStore, PgProjectionStore, PgSchema, PgSnapshotStore, PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Context, Effect, Either, Exit, Layer, Option, Stream } from "effect"
+import { Cause, Chunk, Context, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { connect, query } from "./rawPostgres.js"
 import { clientLayer, databaseUrl, storesLayer } from "./support.js"
 
@@ -53,11 +54,16 @@ describe("PgSchema migrations", () => {
         { concurrency: "unbounded" }
       )
       const ran = results.filter((result) => result.length > 0)
-      expect(ran).toEqual([[[1, "create_streams_and_events"], [2, "create_snapshots_and_checkpoints"]]])
+      expect(ran).toEqual([[
+        [1, "create_streams_and_events"],
+        [2, "create_snapshots_and_checkpoints"],
+        [3, "create_projection_leases_and_dead_letters"]
+      ]])
       expect(results.filter((result) => result.length === 0)).toHaveLength(3)
       expect(yield* recordedMigrations(schema.name)).toEqual([
         { migration_id: 1, copies: "1" },
-        { migration_id: 2, copies: "1" }
+        { migration_id: 2, copies: "1" },
+        { migration_id: 3, copies: "1" }
       ])
 
       // Migrating again is a no-op that leaves data in place.
@@ -68,7 +74,8 @@ describe("PgSchema migrations", () => {
       expect(yield* Effect.provide(PgSchema.migrate(schema), clients[1])).toEqual([])
       expect(yield* recordedMigrations(schema.name)).toEqual([
         { migration_id: 1, copies: "1" },
-        { migration_id: 2, copies: "1" }
+        { migration_id: 2, copies: "1" },
+        { migration_id: 3, copies: "1" }
       ])
       const raw = yield* connect()
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
@@ -80,6 +87,67 @@ describe("PgSchema migrations", () => {
       )
       expect(functions.map((f) => f.proname)).toContain("append_events")
       expect(functions.filter((f) => f.copies !== 1)).toEqual([])
+    }))
+
+  it.scoped("a schema released at migration 2 upgrades to the projection tables and keeps its data", () =>
+    Effect.gen(function*() {
+      const schema = PgSchema.make(uniqueSchemaName()).pipe(Either.getOrThrow)
+      yield* dropOnClose(schema.name)
+      const client = yield* Layer.build(clientLayer(2))
+      const released = Object.fromEntries(
+        Object.entries(PgSchema.migrations(schema)).filter(([id]) => id.startsWith("1_") || id.startsWith("2_"))
+      )
+      const raw = yield* connect()
+      yield* query(raw, `CREATE SCHEMA "${schema.name}"`)
+      yield* Effect.provide(
+        Migrator.make({})({ loader: Migrator.fromRecord(released), table: schema.migrationsTable }),
+        client
+      )
+      yield* Effect.provide(
+        EventStore.append("thing-1", [event({ kept: true })], ExpectedVersion.NoStream),
+        PgEventStore.layer({ schema: schema.name, migrate: false }).pipe(Layer.provide(Layer.succeedContext(client)))
+      )
+      expect(yield* Effect.provide(PgSchema.migrate(schema), client)).toEqual([
+        [3, "create_projection_leases_and_dead_letters"]
+      ])
+      expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
+      const columns = yield* query<{ readonly table_name: string; readonly column_name: string; readonly data_type: string }>(
+        raw,
+        `SELECT table_name, column_name, data_type FROM information_schema.columns
+          WHERE table_schema = $1 AND table_name IN ('projection_leases', 'projection_dead_letters')
+          ORDER BY table_name, ordinal_position`,
+        [schema.name]
+      )
+      expect(columns.filter((c) => c.table_name === "projection_leases").map((c) => [c.column_name, c.data_type]))
+        .toEqual([
+          ["name", "text"],
+          ["owner", "text"],
+          ["generation", "bigint"],
+          ["expires_at", "timestamp with time zone"]
+        ])
+      expect(columns.filter((c) => c.table_name === "projection_dead_letters").map((c) => c.column_name)).toEqual([
+        "projection",
+        "event_id",
+        "stream_id",
+        "stream_version",
+        "global_position",
+        "transaction_id",
+        "type",
+        "schema_version",
+        "data",
+        "metadata",
+        "recorded_at",
+        "reason",
+        "parked_at"
+      ])
+      const keys = yield* query<{ readonly table: string; readonly key: string }>(
+        raw,
+        `SELECT conrelid::regclass::text AS table, pg_get_constraintdef(oid) AS key FROM pg_constraint
+          WHERE contype = 'p' AND connamespace = $1::regnamespace
+            AND conrelid::regclass::text LIKE '%projection%' ORDER BY 1`,
+        [schema.name]
+      )
+      expect(keys.map((k) => k.key)).toEqual(["PRIMARY KEY (projection, event_id)", "PRIMARY KEY (name)"])
     }))
 
   it.scoped("two store layers on separate pools starting together both come up on one schema", () =>
@@ -99,7 +167,8 @@ describe("PgSchema migrations", () => {
       expect(Chunk.toReadonlyArray(read).map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }])
       expect(yield* recordedMigrations(schema)).toEqual([
         { migration_id: 1, copies: "1" },
-        { migration_id: 2, copies: "1" }
+        { migration_id: 2, copies: "1" },
+        { migration_id: 3, copies: "1" }
       ])
     }))
 
@@ -132,6 +201,12 @@ describe("PgSchema migrations", () => {
         yield* Effect.exit(Effect.provide(Effect.flatMap(CheckpointStore.CheckpointStore, (c) => c.load("p")), stores))
       )
       expect(checkpoint).toBeInstanceOf(CheckpointStore.CheckpointStoreUnavailable)
+      const lease = typedFailure(
+        yield* Effect.exit(
+          Effect.provide(Effect.flatMap(ProjectionStore.ProjectionStore, (p) => p.acquire("p", "me", Duration.seconds(1))), stores)
+        )
+      )
+      expect(lease).toBeInstanceOf(ProjectionStore.ProjectionStoreUnavailable)
       expect(yield* schemaExists(schema)).toBe(false)
     }))
 
@@ -187,7 +262,8 @@ describe("PgSchema names", () => {
           typedFailure(yield* build(PgStore.layer({ schema }))),
           typedFailure(yield* build(PgEventStore.layer({ schema }))),
           typedFailure(yield* build(PgSnapshotStore.layer({ schema }))),
-          typedFailure(yield* build(PgCheckpointStore.layer({ schema })))
+          typedFailure(yield* build(PgCheckpointStore.layer({ schema }))),
+          typedFailure(yield* build(PgProjectionStore.layer({ schema })))
         ]
         for (const error of errors) {
           expect(error).toBeInstanceOf(PgSchema.InvalidSchemaName)

@@ -1,0 +1,234 @@
+/**
+ * The projection store in PostgreSQL: leases, fenced transactions and dead letters for
+ * `ProjectionRunner` (see `ProjectionStore` in `@facta/core` for the contract).
+ *
+ * - Leases live in `projection_leases` and expire on the **server's** clock, so the clocks of
+ *   the runner hosts never matter. Taking one is a single upsert; a takeover bumps the generation.
+ * - `transaction(lease, effect)` runs `effect` in one database transaction that first locks the
+ *   lease row `FOR SHARE` and checks it is still the caller's: a takeover (which must update that
+ *   row) waits until the transaction has committed or rolled back, so a stale owner can never
+ *   commit. Whatever `effect` writes through the same `SqlClient` (the read model, the checkpoint,
+ *   parked events) joins the transaction.
+ * - Dead letters are `projection_dead_letters`, a full copy of each parked event's envelope.
+ *
+ * @since 0.1.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import type { RecordedEvent, StreamId } from "@facta/core"
+import { ProjectionStore } from "@facta/core"
+import type { Duration } from "effect"
+import { Duration as Durations, Effect, Layer, Option } from "effect"
+import * as PgSchema from "./PgSchema.js"
+
+interface ParkedRow {
+  readonly projection: string
+  readonly event_id_text: string
+  readonly stream_id: string
+  readonly stream_version: string
+  readonly global_position: string
+  readonly transaction_id_text: string
+  readonly type: string
+  readonly schema_version: number
+  readonly data: unknown
+  readonly metadata: RecordedEvent.EventMetadata
+  readonly recorded_at: Date
+  readonly reason: string
+  readonly parked_at: Date
+}
+
+const toParked = (row: ParkedRow): ProjectionStore.ParkedEvent => ({
+  projection: row.projection,
+  event: {
+    eventId: row.event_id_text,
+    streamId: row.stream_id as StreamId.StreamId,
+    streamVersion: Number(row.stream_version),
+    globalPosition: BigInt(row.global_position),
+    transactionId: BigInt(row.transaction_id_text),
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at
+  },
+  reason: row.reason,
+  parkedAt: row.parked_at
+})
+
+/** The caller's own failure, carried through the transaction untouched (told apart from the store's). */
+class Passthrough<E> {
+  constructor(readonly error: E) {}
+}
+
+const ttlMillis = (ttl: Duration.Duration): number => Math.max(0, Durations.toMillis(ttl))
+
+/**
+ * Builds the Postgres `ProjectionStore` in `schema` (default `facta`) over the `SqlClient` in the
+ * context. It expects the schema to be migrated (the event store layer migrates it). Read models
+ * written inside `transaction` must use that same `SqlClient` (or one of the same `PgClient`)
+ * to commit with the checkpoint.
+ *
+ * A failed `COMMIT` (a lost connection) is a defect in `@effect/sql`; here it becomes
+ * `ProjectionStoreUnavailable`. Whether that transaction committed is then unknown, so callers
+ * must re-read their checkpoint before going on (the runner does).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: { readonly schema?: string } = {}
+): Effect.Effect<ProjectionStore.ProjectionStoreShape, PgSchema.InvalidSchemaName, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const schema = yield* PgSchema.resolve(options.schema)
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const s = sql(schema.name)
+    const unavailable = (operation: string, projection: string) => (cause: unknown) =>
+      new ProjectionStore.ProjectionStoreUnavailable({ operation, projection, cause })
+
+    /**
+     * Runs `effect` in a transaction after `guard`; the caller's failures pass through, the
+     * store's (BEGIN, the guard, a failed COMMIT or ROLLBACK) become `ProjectionStoreUnavailable`.
+     */
+    const inTransaction = <A, E, R, G>(
+      operation: string,
+      projection: string,
+      guard: Effect.Effect<void, G | SqlError>,
+      effect: Effect.Effect<A, E, R>,
+      isGuardFailure: (error: unknown) => error is G
+    ): Effect.Effect<A, E | G | ProjectionStore.ProjectionStoreUnavailable, R> =>
+      sql.withTransaction(Effect.zipRight(guard, Effect.mapError(effect, (error) => new Passthrough(error)))).pipe(
+        // @effect/sql dies when COMMIT or ROLLBACK fails: that is the store failing, not a bug.
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof SqlError ? Option.some(Effect.fail(defect)) : Option.none()
+        ),
+        Effect.mapError((error): E | G | ProjectionStore.ProjectionStoreUnavailable =>
+          error instanceof Passthrough
+            ? (error as Passthrough<E>).error
+            : isGuardFailure(error)
+            ? error
+            : unavailable(operation, projection)(error)
+        )
+      )
+
+    const isLeaseLost = (error: unknown): error is ProjectionStore.LeaseLost =>
+      error instanceof ProjectionStore.LeaseLost
+    const isNever = (_: unknown): _ is never => false
+
+    const acquire: ProjectionStore.ProjectionStoreShape["acquire"] = (projection, owner, ttl) =>
+      // Free, expired or the caller's own: take it. The same live owner keeps its generation.
+      sql<{ readonly generation: string }>`
+        INSERT INTO ${s}.projection_leases AS lease (name, owner, generation, expires_at)
+        VALUES (${projection}, ${owner}, 1, clock_timestamp() + ${ttlMillis(ttl)}::double precision * interval '1 millisecond')
+        ON CONFLICT (name) DO UPDATE
+          SET owner = excluded.owner,
+              generation = CASE WHEN lease.owner = excluded.owner AND lease.expires_at > clock_timestamp()
+                                THEN lease.generation ELSE lease.generation + 1 END,
+              expires_at = excluded.expires_at
+          WHERE lease.owner = excluded.owner OR lease.expires_at <= clock_timestamp()
+        RETURNING generation::text AS generation`.pipe(
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (row) => ({ projection, owner, generation: Number(row.generation) }))
+        ),
+        Effect.mapError(unavailable("acquire", projection)),
+        Effect.withSpan("ProjectionStore.acquire", { attributes: { "facta.projection": projection, "facta.owner": owner } })
+      )
+
+    const renew: ProjectionStore.ProjectionStoreShape["renew"] = (lease, ttl) =>
+      sql`
+        UPDATE ${s}.projection_leases
+           SET expires_at = clock_timestamp() + ${ttlMillis(ttl)}::double precision * interval '1 millisecond'
+         WHERE name = ${lease.projection} AND owner = ${lease.owner} AND generation = ${lease.generation}
+           AND expires_at > clock_timestamp()
+        RETURNING 1 AS held`.pipe(
+        Effect.mapError(unavailable("renew", lease.projection)),
+        Effect.flatMap((rows) => rows.length === 1 ? Effect.void : Effect.fail(new ProjectionStore.LeaseLost(lease)))
+      )
+
+    const release: ProjectionStore.ProjectionStoreShape["release"] = (lease) =>
+      sql`
+        UPDATE ${s}.projection_leases SET expires_at = '-infinity'
+         WHERE name = ${lease.projection} AND owner = ${lease.owner} AND generation = ${lease.generation}
+           AND expires_at > clock_timestamp()`.pipe(Effect.asVoid, Effect.mapError(unavailable("release", lease.projection)))
+
+    /** Locks the lease row until the end of the transaction, if it is still the caller's. */
+    const holdLease = (lease: ProjectionStore.Lease) =>
+      sql`
+        SELECT 1 AS held FROM ${s}.projection_leases
+         WHERE name = ${lease.projection} AND owner = ${lease.owner} AND generation = ${lease.generation}
+           AND expires_at > clock_timestamp()
+           FOR SHARE`.pipe(
+        Effect.flatMap((rows) => rows.length === 1 ? Effect.void : Effect.fail(new ProjectionStore.LeaseLost(lease)))
+      )
+
+    const transaction: ProjectionStore.ProjectionStoreShape["transaction"] = (lease, effect) =>
+      inTransaction("transaction", lease.projection, holdLease(lease), effect, isLeaseLost).pipe(
+        Effect.withSpan("ProjectionStore.transaction", {
+          captureStackTrace: false,
+          attributes: { "facta.projection": lease.projection, "facta.generation": lease.generation }
+        })
+      )
+
+    const atomically: ProjectionStore.ProjectionStoreShape["atomically"] = (effect) =>
+      inTransaction("atomically", "", Effect.void, effect, isNever)
+
+    const park: ProjectionStore.ProjectionStoreShape["park"] = (projection, event, reason) =>
+      Effect.try({
+        // What JSON.stringify refuses (a bigint, a cycle) cannot be stored: the store's failure.
+        try: () => [JSON.stringify(event.data), JSON.stringify(event.metadata)] as const,
+        catch: unavailable("park", projection)
+      }).pipe(
+        Effect.flatMap(([data, metadata]) =>
+          sql`
+            INSERT INTO ${s}.projection_dead_letters (
+              projection, event_id, stream_id, stream_version, global_position, transaction_id,
+              type, schema_version, data, metadata, recorded_at, reason
+            ) VALUES (
+              ${projection}, ${event.eventId}::uuid, ${event.streamId}, ${event.streamVersion},
+              ${String(event.globalPosition)}::bigint, ${String(event.transactionId)}::xid8,
+              ${event.type}, ${event.schemaVersion}, ${data ?? "null"}::jsonb, ${metadata ?? "{}"}::jsonb,
+              ${event.recordedAt.toISOString()}::timestamptz, ${reason}
+            )
+            ON CONFLICT (projection, event_id) DO UPDATE
+              SET reason = excluded.reason, parked_at = now()`.pipe(
+            Effect.asVoid,
+            Effect.mapError(unavailable("park", projection))
+          )
+        ),
+        Effect.withSpan("ProjectionStore.park", { attributes: { "facta.projection": projection } })
+      )
+
+    const parked: ProjectionStore.ProjectionStoreShape["parked"] = (projection) =>
+      sql<ParkedRow>`
+        SELECT projection, event_id::text AS event_id_text, stream_id, stream_version::text AS stream_version,
+               global_position::text AS global_position, transaction_id::text AS transaction_id_text,
+               type, schema_version, data, metadata, recorded_at, reason, parked_at
+          FROM ${s}.projection_dead_letters
+         WHERE projection = ${projection}
+         ORDER BY transaction_id, global_position`.pipe(
+        Effect.map((rows) => rows.map(toParked)),
+        Effect.mapError(unavailable("parked", projection))
+      )
+
+    const unpark: ProjectionStore.ProjectionStoreShape["unpark"] = (projection, eventId) =>
+      sql`DELETE FROM ${s}.projection_dead_letters WHERE projection = ${projection} AND event_id::text = ${eventId.toLowerCase()}`
+        .pipe(Effect.asVoid, Effect.mapError(unavailable("unpark", projection)))
+
+    const clearParked: ProjectionStore.ProjectionStoreShape["clearParked"] = (projection) =>
+      sql`DELETE FROM ${s}.projection_dead_letters WHERE projection = ${projection}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(unavailable("clearParked", projection))
+      )
+
+    return { acquire, renew, release, transaction, atomically, park, parked, unpark, clearParked }
+  })
+
+/**
+ * A layer providing the Postgres `ProjectionStore`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: { readonly schema?: string } = {}
+): Layer.Layer<ProjectionStore.ProjectionStore, PgSchema.InvalidSchemaName, SqlClient.SqlClient> =>
+  Layer.effect(ProjectionStore.ProjectionStore, make(options))

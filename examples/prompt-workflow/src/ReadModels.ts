@@ -1,0 +1,26 @@
+/**
+ * All the read models of the example together: one migration and the list of projections to
+ * hand to a `ProjectionRunner`.
+ */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect } from "effect"
+import * as AttemptsExhaustedAlerts from "./AttemptsExhaustedAlerts.js"
+import * as PromptCatalog from "./PromptCatalog.js"
+import * as SessionList from "./SessionList.js"
+import * as ValidationHistory from "./ValidationHistory.js"
+
+/** Creates every read-model table in `schema` (which must exist) if it is not there. */
+export const migrate = (schema: string): Effect.Effect<void, SqlError, SqlClient.SqlClient> =>
+  Effect.all([SessionList.migrate(schema), PromptCatalog.migrate(schema), ValidationHistory.migrate(schema)], {
+    discard: true
+  })
+
+/** The three read-model projections writing to `schema`, and the alerting subscriber. */
+export const projections = (schema: string) =>
+  [
+    SessionList.projection(schema),
+    PromptCatalog.projection(schema),
+    ValidationHistory.projection(schema),
+    AttemptsExhaustedAlerts.projection
+  ] as const

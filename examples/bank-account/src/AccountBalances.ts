@@ -115,5 +115,5 @@ export const list = (
       SELECT account_id, owner, status, balance_cents::text AS balance_cents, deposits, withdrawals, version, updated_at
         FROM ${sql(schema)}.account_balances
        WHERE ${options.status === undefined ? sql`true` : sql`status = ${options.status}`}
-       ORDER BY balance_cents DESC, account_id
+       ORDER BY account_balances.balance_cents DESC, account_id
        LIMIT ${options.limit ?? 100}`.pipe(Effect.map((rows) => rows.map(toBalance))))

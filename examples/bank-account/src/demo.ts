@@ -6,15 +6,26 @@
  * Several accounts, a rejected withdrawal, two tellers racing on one account (a concurrency
  * conflict that the retry resolves), old events upcast on read, snapshots, and temporal loads.
  */
-import { Aggregate, CommandHandler, EventCatalog, EventStore, ExpectedVersion, Metrics, SnapshotStore } from "@facta/core"
+import {
+  Aggregate,
+  CommandHandler,
+  EventCatalog,
+  EventStore,
+  ExpectedVersion,
+  Metrics,
+  Position,
+  ProjectionRunner,
+  SnapshotStore
+} from "@facta/core"
 import { NodeRuntime } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { PgStore } from "@facta/postgres"
 import * as TestDatabase from "@facta/testing/TestDatabase"
-import { Clock, Console, Effect, Metric, Option, Ref, Stream } from "effect"
+import { Clock, Console, Effect, Layer, Metric, Option, Ref, Stream } from "effect"
+import * as AccountBalances from "./AccountBalances.js"
 import { BankAccount, BankAccountEvents } from "./BankAccount.js"
 
-const euros = (cents: number) => `€${(cents / 100).toFixed(2)}`
+const euros = (cents: number) => `${cents < 0 ? "-" : ""}€${(Math.abs(cents) / 100).toFixed(2)}`
 
 const describeState = (state: typeof BankAccount.decider.initialState) =>
   state._tag === "Open"
@@ -48,7 +59,18 @@ const appendsArriveTogether = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 const section = (title: string) => Console.log(`\n== ${title}`)
 
-const program = Effect.gen(function*() {
+const printBalances = (schema: string) =>
+  Effect.gen(function*() {
+    yield* ProjectionRunner.waitForCatchUp("account_balances")
+    for (const row of yield* AccountBalances.list(schema)) {
+      yield* Console.log(
+        `  ${row.accountId.padEnd(6)} ${row.owner.padEnd(6)} ${row.status.padEnd(6)} ${euros(row.balanceCents).padStart(9)}  ` +
+          `${row.deposits} deposit(s), ${row.withdrawals} withdrawal(s), version ${row.version}`
+      )
+    }
+  })
+
+const program = (schema: string) => Effect.gen(function*() {
   const handle = CommandHandler.make(BankAccount)
 
   yield* section("Opening accounts")
@@ -64,6 +86,9 @@ const program = Effect.gen(function*() {
   yield* handle("bank_account-bob", { _tag: "Deposit", amountCents: 30_00, currency: "EUR" })
   const bob = yield* handle("bank_account-bob", { _tag: "Withdraw", amountCents: 70_00 })
   yield* Console.log(`Bob withdrew €70.00 with a €50.00 overdraft: ${describeState(bob.state)}`)
+
+  yield* section("The balance list (a projection into PostgreSQL, updated live)")
+  yield* printBalances(schema)
 
   yield* section("A rejected withdrawal")
   const rejected = yield* Effect.flip(handle("bank_account-alice", { _tag: "Withdraw", amountCents: 500_00 }))
@@ -136,6 +161,19 @@ const program = Effect.gen(function*() {
     )
   )
 
+  yield* section("The balance list now, and the projection's status")
+  yield* printBalances(schema)
+  const status = yield* ProjectionRunner.status("account_balances")
+  yield* Console.log(
+    `  account_balances: ${status.state}, ${status.handled} event(s) handled, lag ${status.lag}, checkpoint ${
+      Option.match(status.checkpoint, { onNone: () => "none", onSome: Position.format })
+    }`
+  )
+  yield* ProjectionRunner.rebuild("account_balances")
+  yield* ProjectionRunner.waitForCatchUp("account_balances")
+  const rebuilt = yield* AccountBalances.list(schema)
+  yield* Console.log(`  rebuilt from the log: ${rebuilt.length} account(s), the same rows`)
+
   yield* section("Metrics")
   for (const [label, counter] of [
     ["appends", Metrics.appends],
@@ -159,7 +197,10 @@ const main = Effect.gen(function*() {
     }, schema ${schema})`
   )
   const stores = PgStore.layerFromUrl(server.url, { schema })
-  yield* program.pipe(
+  const readModel = Layer.effectDiscard(AccountBalances.migrate(schema))
+  const runner = ProjectionRunner.layer([AccountBalances.projection(schema)])
+  yield* program(schema).pipe(
+    Effect.provide(runner.pipe(Layer.provide(readModel))),
     Effect.zipRight(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA ${sql(schema)} CASCADE`)),
     Effect.provide(stores)
   )

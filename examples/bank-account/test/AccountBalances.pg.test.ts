@@ -34,6 +34,11 @@ layer(app, { excludeTestServices: true })("AccountBalances on Postgres", (it) =>
           _tag: "Withdraw",
           amountCents: 30_00
         })
+        yield* run("dee", { _tag: "OpenAccount", owner: "Dee", overdraftLimit: 0 }, {
+          _tag: "Deposit",
+          amountCents: 9_00,
+          currency: "EUR"
+        })
         yield* run("cy", { _tag: "OpenAccount", owner: "Cy", overdraftLimit: 0 }, {
           _tag: "CloseAccount",
           reason: "moved"
@@ -41,6 +46,7 @@ layer(app, { excludeTestServices: true })("AccountBalances on Postgres", (it) =>
         yield* ProjectionRunner.waitForCatchUp("account_balances")
         expect(yield* rows).toEqual([
           { accountId: "ada", owner: "Ada", status: "open", balanceCents: 100_00, deposits: 1, withdrawals: 1, version: 3 },
+          { accountId: "dee", owner: "Dee", status: "open", balanceCents: 9_00, deposits: 1, withdrawals: 0, version: 2 },
           { accountId: "cy", owner: "Cy", status: "closed", balanceCents: 0, deposits: 0, withdrawals: 0, version: 2 },
           { accountId: "bob", owner: "Bob", status: "open", balanceCents: -30_00, deposits: 0, withdrawals: 1, version: 2 }
         ])

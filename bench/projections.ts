@@ -185,7 +185,7 @@ export const main = async (): Promise<ReadonlyArray<Figure>> => {
       const { elapsed, handled } = await runtime.runPromise(catchUp(schema, batchSize, limit))
       if (handled !== limit) throw new Error(`the batch-size-${batchSize} projection handled ${handled} of ${limit} events`)
       figures.push({
-        name: `catch-up projection, batch size ${formatNumber(batchSize)} (${formatNumber(limit)} events)`,
+        name: `catch-up projection, batch size ${batchSize.toLocaleString("en-US")} (${formatNumber(limit)} events)`,
         unit: "events/s",
         facta: perSecond(handled, elapsed),
         baseline

@@ -12,6 +12,7 @@ import * as ExpectedVersion from "./ExpectedVersion.js"
 import { makeMemoryBackend } from "./internal/memoryEventStore.js"
 import * as Metrics from "./Metrics.js"
 import * as Position from "./Position.js"
+import type * as Projection from "./Projection.js"
 import type { NewEvent, RecordedEvent } from "./RecordedEvent.js"
 import * as StreamId from "./StreamId.js"
 
@@ -94,7 +95,8 @@ export class EventStoreUnavailable extends Data.TaggedError("EventStoreUnavailab
 }
 
 /**
- * Everything `append` can fail with.
+ * Everything `append` can fail with. `InlineProjectionFailed` only comes from stores configured
+ * with inline projections (the Postgres store's `inline` option), which reject the append when one fails.
  *
  * @since 0.1.0
  * @category errors
@@ -105,6 +107,7 @@ export type AppendError =
   | InvalidEvent
   | StreamId.InvalidStreamId
   | EventStoreUnavailable
+  | Projection.InlineProjectionFailed
 
 /**
  * Everything a read can fail with.
@@ -214,7 +217,10 @@ export interface Backend {
     streamId: StreamId.StreamId,
     events: ReadonlyArray<SerializedEvent>,
     expected: ExpectedVersion.ExpectedVersion
-  ) => Effect.Effect<AppendResult, ConcurrencyConflict | DuplicateEventId | EventStoreUnavailable>
+  ) => Effect.Effect<
+    AppendResult,
+    ConcurrencyConflict | DuplicateEventId | EventStoreUnavailable | Projection.InlineProjectionFailed
+  >
   readonly readStream: (
     streamId: StreamId.StreamId,
     options: {

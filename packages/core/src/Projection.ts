@@ -203,3 +203,22 @@ export const decodeFor = (projection: Any) => {
     return projection.handles.has(data._tag) ? { ...recorded, data } : undefined
   }
 }
+
+/**
+ * An inline projection (one that runs inside the append's transaction, such as the Postgres
+ * event store's `inline` option) failed, so the append was rejected: neither its events nor any
+ * read-model write were recorded. `cause` is the handler's failure or the event's decoding error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InlineProjectionFailed extends Data.TaggedError("InlineProjectionFailed")<{
+  readonly projection: string
+  readonly streamId: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return `The append to stream ${JSON.stringify(this.streamId)} was rejected: inline projection ` +
+      `${JSON.stringify(this.projection)} failed: ${describeCause(this.cause)}`
+  }
+}

@@ -7,17 +7,21 @@
  *   below `pg_snapshot_xmin(pg_current_snapshot())`, so a reader never passes an event that a
  *   still-open transaction will commit later.
  * - Live subscriptions wake up on `LISTEN/NOTIFY` and poll as a fallback.
+ * - Inline projections (option `inline`) run inside the append's transaction: the events and the
+ *   read-model writes commit together, or the append fails with `InlineProjectionFailed` and
+ *   records nothing. Without them the append stays one round trip.
  *
  * @since 0.1.0
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import type { Statement as SqlStatement } from "@effect/sql/Statement"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { RecordedEvent, StreamId } from "@facta/core"
-import { EventStore, ExpectedVersion, Position, Subscription } from "@facta/core"
+import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
 import type { Scope } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
+import * as InlineProjections from "./internal/inlineProjections.js"
 import * as PgSchema from "./PgSchema.js"
 
 /**
@@ -26,7 +30,7 @@ import * as PgSchema from "./PgSchema.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options<Inline extends ReadonlyArray<Projection.Any> = ReadonlyArray<Projection.Any>> {
   /** The Postgres schema holding the tables (default `facta`). */
   readonly schema?: string
   /** Run pending migrations when the layer starts (default `true`). */
@@ -35,6 +39,14 @@ export interface Options {
   readonly pollInterval?: Duration.DurationInput
   /** How many events one read round trip fetches (default 1,000). */
   readonly readBatchSize?: number
+  /**
+   * Projections to run inside each append's transaction (read models that must never lag, such
+   * as a uniqueness index). Their handlers get the appended events that match their filter,
+   * decoded, with positions; they must write through the same `SqlClient` to join the
+   * transaction. A handler's failure (or an event it cannot decode) rejects the append with
+   * `InlineProjectionFailed`, unretried. A repeated (idempotent) append does not run them again.
+   */
+  readonly inline?: Inline
 }
 
 /**
@@ -97,6 +109,8 @@ type AppendFailure = EventStore.ConcurrencyConflict | EventStore.DuplicateEventI
 const isUniqueViolation = (error: SqlError): boolean =>
   typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "23505"
 
+const isUniqueSqlError = (error: unknown): error is SqlError => error instanceof SqlError && isUniqueViolation(error)
+
 /**
  * Runs `attempt` again, at most `times` more times, while it fails with a unique violation. A
  * plain catch, not `Effect.retry`: on the success path a retry schedule costs the append more
@@ -108,6 +122,32 @@ const retryOnUniqueViolation = <A, R>(
 ): Effect.Effect<A, SqlError, R> =>
   times <= 0 ? attempt : Effect.catchIf(attempt, isUniqueViolation, () => retryOnUniqueViolation(attempt, times - 1))
 
+/** An `append_events` outcome as the append's result or typed failure. */
+const toAppendResult = (
+  streamId: string,
+  expected: ExpectedVersion.ExpectedVersion,
+  row: AppendRow
+): Effect.Effect<EventStore.AppendResult, AppendFailure> => {
+  const version = Number(row.version)
+  switch (row.outcome) {
+    case "conflict":
+      return Effect.fail(new EventStore.ConcurrencyConflict({ streamId, expected, actual: version }))
+    case "duplicate": {
+      const [eventId, reason] = (row.detail ?? "|").split(/\|(.*)/s)
+      return Effect.fail(new EventStore.DuplicateEventId({ streamId, eventId, reason }))
+    }
+    default: {
+      const position = Position.make(BigInt(row.last_transaction_id), BigInt(row.last_position))
+      return Effect.succeed({
+        nextExpectedVersion: version,
+        lastGlobalPosition: position.globalPosition,
+        position,
+        written: row.outcome === "appended"
+      })
+    }
+  }
+}
+
 /**
  * Builds the backend of the Postgres event store over the `SqlClient`/`PgClient` in the context.
  * Runs migrations first unless `migrate: false`.
@@ -115,9 +155,13 @@ const retryOnUniqueViolation = <A, R>(
  * @since 0.1.0
  * @category constructors
  */
-export const makeBackend = (
-  options: Options = {}
-): Effect.Effect<EventStore.Backend, MakeError, PgClient.PgClient | SqlClient.SqlClient | Scope.Scope> =>
+export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> = readonly []>(
+  options: Options<Inline> = {}
+): Effect.Effect<
+  EventStore.Backend,
+  MakeError,
+  PgClient.PgClient | SqlClient.SqlClient | Projection.Context<Inline[number]> | Scope.Scope
+> =>
   Effect.gen(function*() {
     const schema = yield* PgSchema.resolve(options.schema)
     if (options.migrate ?? true) yield* PgSchema.migrate(schema)
@@ -153,31 +197,44 @@ export const makeBackend = (
             ${schema.channel})`
     }
 
-    const append: EventStore.Backend["append"] = (streamId, events, expected) =>
+    const appendAlone: EventStore.Backend["append"] = (streamId, events, expected) =>
       // A unique violation means a concurrent append recorded one of these event ids first;
       // once it has committed, checking again tells a repeat from a duplicate.
       retryOnUniqueViolation(callAppend(streamId, events, expected), 2).pipe(
         Effect.mapError(unavailable("append")),
-        Effect.flatMap(([row]): Effect.Effect<EventStore.AppendResult, AppendFailure> => {
-          const version = Number(row.version)
-          switch (row.outcome) {
-            case "conflict":
-              return Effect.fail(new EventStore.ConcurrencyConflict({ streamId, expected, actual: version }))
-            case "duplicate": {
-              const [eventId, reason] = (row.detail ?? "|").split(/\|(.*)/s)
-              return Effect.fail(new EventStore.DuplicateEventId({ streamId, eventId, reason }))
-            }
-            default: {
-              const position = Position.make(BigInt(row.last_transaction_id), BigInt(row.last_position))
-              return Effect.succeed({
-                nextExpectedVersion: version,
-                lastGlobalPosition: position.globalPosition,
-                position,
-                written: row.outcome === "appended"
-              })
-            }
-          }
-        })
+        Effect.flatMap(([row]) => toAppendResult(streamId, expected, row))
+      )
+
+    /** The append and the inline projections' handlers in one transaction. */
+    const appendWithProjections = (
+      project: (appended: ReadonlyArray<RecordedEvent.RecordedEvent>) => Effect.Effect<void, Projection.InlineProjectionFailed>
+    ): EventStore.Backend["append"] =>
+    (streamId, events, expected) => {
+      const attempt = sql.withTransaction(
+        Effect.tap(callAppend(streamId, events, expected), ([row]) =>
+          row.outcome === "appended"
+            // The recorded envelopes (positions, transaction id, recorded_at), read back in the transaction.
+            ? sql<EventRow>`SELECT ${columns} FROM ${s}.events
+                WHERE stream_id = ${streamId} AND stream_version > ${Number(row.version) - events.length}
+                  AND stream_version <= ${Number(row.version)}
+                ORDER BY stream_version ASC`.pipe(Effect.flatMap((rows) => project(rows.map(toRecorded))))
+            : Effect.void)
+      )
+      // As in appendAlone: a concurrent append of the same ids; the whole transaction runs again.
+      const retried = Effect.catchIf(attempt, isUniqueSqlError, () => Effect.catchIf(attempt, isUniqueSqlError, () => attempt))
+      return retried.pipe(
+        // @effect/sql dies when COMMIT fails (a lost connection): the store failing, not a bug.
+        Effect.catchSomeDefect((defect) => defect instanceof SqlError ? Option.some(Effect.fail(defect)) : Option.none()),
+        Effect.mapError((error) => error instanceof SqlError ? unavailable("append")(error) : error),
+        Effect.flatMap(([row]) => toAppendResult(streamId, expected, row))
+      )
+    }
+
+    const inline = options.inline ?? []
+    const append = inline.length === 0
+      ? appendAlone
+      : appendWithProjections(
+        InlineProjections.make(inline, yield* Effect.context<Projection.Context<Inline[number]>>())
       )
 
     const readStream: EventStore.Backend["readStream"] = (streamId, { direction, from, limit, to }) =>
@@ -323,18 +380,25 @@ export const makeBackend = (
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  options: Options = {}
-): Effect.Effect<EventStore.EventStoreShape, MakeError, PgClient.PgClient | SqlClient.SqlClient | Scope.Scope> =>
-  Effect.map(makeBackend(options), EventStore.make)
+export const make = <const Inline extends ReadonlyArray<Projection.Any> = readonly []>(
+  options: Options<Inline> = {}
+): Effect.Effect<
+  EventStore.EventStoreShape,
+  MakeError,
+  PgClient.PgClient | SqlClient.SqlClient | Projection.Context<Inline[number]> | Scope.Scope
+> => Effect.map(makeBackend(options), EventStore.make)
 
 /**
- * A layer providing the Postgres `EventStore`, over the `PgClient` in the context.
+ * A layer providing the Postgres `EventStore`, over the `PgClient` in the context. With `inline`
+ * projections it also needs the services their handlers use (usually just the `SqlClient`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  options: Options = {}
-): Layer.Layer<EventStore.EventStore, MakeError, PgClient.PgClient | SqlClient.SqlClient> =>
-  Layer.scoped(EventStore.EventStore, make(options))
+export const layer = <const Inline extends ReadonlyArray<Projection.Any> = readonly []>(
+  options: Options<Inline> = {}
+): Layer.Layer<
+  EventStore.EventStore,
+  MakeError,
+  PgClient.PgClient | SqlClient.SqlClient | Projection.Context<Inline[number]>
+> => Layer.scoped(EventStore.EventStore, make(options))

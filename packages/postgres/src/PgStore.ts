@@ -7,7 +7,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import type { CheckpointStore, ProjectionStore, SnapshotStore } from "@facta/core"
+import type { CheckpointStore, Projection, ProjectionStore, SnapshotStore } from "@facta/core"
 import type { EventStore } from "@facta/core"
 import { Data, Duration, Layer, Redacted } from "effect"
 import * as PgCheckpointStore from "./PgCheckpointStore.js"
@@ -55,14 +55,19 @@ const describeCause = (cause: unknown): string => {
 }
 
 /**
- * The stores over the `PgClient` in the context.
+ * The stores over the `PgClient` in the context (with `inline` projections, also the services
+ * their handlers need; see `PgEventStore.Options`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  options: PgEventStore.Options = {}
-): Layer.Layer<Stores, PgEventStore.MakeError, PgClient.PgClient | SqlClient.SqlClient> => {
+export const layer = <const Inline extends ReadonlyArray<Projection.Any> = readonly []>(
+  options: PgEventStore.Options<Inline> = {}
+): Layer.Layer<
+  Stores,
+  PgEventStore.MakeError,
+  PgClient.PgClient | SqlClient.SqlClient | Projection.Context<Inline[number]>
+> => {
   const schemaOptions = options.schema === undefined ? {} : { schema: options.schema }
   // Building the other stores touches no table; the event store migrates the schema.
   return Layer.mergeAll(
@@ -95,11 +100,16 @@ export const describeUrl = (url: string): string => {
  * @since 0.1.0
  * @category layers
  */
-export const layerFromUrl = (
+export const layerFromUrl = <const Inline extends ReadonlyArray<Projection.Any> = readonly []>(
   url: string,
-  options: PgEventStore.Options & { readonly maxConnections?: number; readonly connectTimeout?: Duration.DurationInput } =
-    {}
-): Layer.Layer<Stores | PgClient.PgClient | SqlClient.SqlClient, PgEventStore.MakeError | DatabaseUnreachable> => {
+  options:
+    & PgEventStore.Options<Inline>
+    & { readonly maxConnections?: number; readonly connectTimeout?: Duration.DurationInput } = {}
+): Layer.Layer<
+  Stores | PgClient.PgClient | SqlClient.SqlClient,
+  PgEventStore.MakeError | DatabaseUnreachable,
+  Exclude<Projection.Context<Inline[number]>, PgClient.PgClient | SqlClient.SqlClient>
+> => {
   const client = PgClient.layer({
     url: Redacted.make(url),
     maxConnections: options.maxConnections ?? 16,

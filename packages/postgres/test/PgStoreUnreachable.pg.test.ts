@@ -27,7 +27,7 @@ const describeDeeply = (value: unknown, depth = 0): string =>
     : String(value)
 
 /** Builds the stores from `url` and returns the typed failure, checking it is not a defect. */
-const buildFailure = (url: string, options: Parameters<typeof PgStore.layerFromUrl>[1]) =>
+const buildFailure = (url: string, options: Parameters<typeof PgStore.layerFromUrl<readonly []>>[1]) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(Effect.scoped(Layer.build(PgStore.layerFromUrl(url, options))))
     expect(Exit.isFailure(exit)).toBe(true)

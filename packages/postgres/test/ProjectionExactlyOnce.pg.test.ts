@@ -71,7 +71,7 @@ const register = (raw: pg.Client, name: string) =>
   query(raw, `INSERT INTO "${schema}".counts (projection, n) VALUES ($1, 0)`, [name])
 
 /** Runs a runner until the projection has caught up, then checks the count and the checkpoint. */
-const finishAndCheck = (raw: pg.Client, projection: Projection.Any) =>
+const finishAndCheck = <E, Err>(raw: pg.Client, projection: Projection.Projection<E, Err, SqlClient.SqlClient>) =>
   Effect.gen(function*() {
     yield* Effect.scoped(
       Effect.flatMap(

@@ -78,9 +78,9 @@ const apply = (schema: string, event: RecordedEvent.RecordedEvent<SessionEvent>)
 export const projectionName = "sessions"
 
 /** The session list projection, writing to `schema`. */
-export const projection = (schema: string) =>
+export const projection = (schema: string, options: { readonly name?: string } = {}) =>
   Projection.make({
-    name: projectionName,
+    name: options.name ?? projectionName,
     catalog: SessionEvents,
     categories: ["session"],
     handle: (event) => Effect.asVoid(apply(schema, event)),

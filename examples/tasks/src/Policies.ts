@@ -74,16 +74,22 @@ const issue = <A extends Issued, E, Rejection extends E & { readonly _tag: strin
 /** The name of the {@link inProgressMovesToCurrent} policy (its checkpoint key). */
 export const inProgressMovesToCurrentName = "policy_in_progress_moves_to_current"
 
+/** Options of a policy: another name (and so another checkpoint and journal key) than the default. */
+export interface PolicyOptions {
+  readonly name?: string
+}
+
 /** A task set in progress moves from the backlog to `current`; tasks elsewhere stay where they are. */
-export const inProgressMovesToCurrent = (schema: string) =>
-  Projection.make({
-    name: inProgressMovesToCurrentName,
+export const inProgressMovesToCurrent = (schema: string, options: PolicyOptions = {}) => {
+  const name = options.name ?? inProgressMovesToCurrentName
+  return Projection.make({
+    name,
     catalog: TaskEvents,
     types: ["TaskStatusChanged"],
     handle: (event): Effect.Effect<void, CommandHandler.HandleError | SqlError, EventStore.EventStore | SqlClient.SqlClient> =>
       event.data.to !== "in_progress" ? Effect.void : issue(
         schema,
-        inProgressMovesToCurrentName,
+        name,
         event,
         CommandHandler.handle(Task, event.streamId, { _tag: "MoveTask", to: "current", expectedFrom: "backlog" }, {
           context: contextOf(event)
@@ -92,6 +98,7 @@ export const inProgressMovesToCurrent = (schema: string) =>
       ),
     batchSize: 50
   })
+}
 
 /** How failed sessions are retried. */
 export interface RetryPolicy {
@@ -111,15 +118,20 @@ export const failedSessionsRequeueName = "policy_failed_sessions_requeue"
  * A failed run `n` of a session becomes re-queue attempt `n`, due at failedAt + base · 2^(n−1);
  * past `maxRetries` the session is abandoned. Either way, one event per failure.
  */
-export const failedSessionsRequeue = (schema: string, retry: RetryPolicy = defaultRetryPolicy) =>
-  Projection.make({
-    name: failedSessionsRequeueName,
+export const failedSessionsRequeue = (
+  schema: string,
+  retry: RetryPolicy = defaultRetryPolicy,
+  options: PolicyOptions = {}
+) => {
+  const name = options.name ?? failedSessionsRequeueName
+  return Projection.make({
+    name,
     catalog: SessionEvents,
     types: ["SessionCompleted"],
     handle: (event): Effect.Effect<void, CommandHandler.HandleError | SqlError, EventStore.EventStore | SqlClient.SqlClient> =>
       event.data.outcome !== "failure" ? Effect.void : issue(
         schema,
-        failedSessionsRequeueName,
+        name,
         event,
         CommandHandler.handle(Session, event.streamId, {
           _tag: "RequeueSession",
@@ -131,3 +143,4 @@ export const failedSessionsRequeue = (schema: string, retry: RetryPolicy = defau
       ),
     batchSize: 50
   })
+}

@@ -33,6 +33,7 @@ export const migrate = (schema: string): Effect.Effect<void, SqlError, SqlClient
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.asVoid(sql`
       CREATE TABLE IF NOT EXISTS ${sql(schema)}.policy_journal (
+        seq              bigserial,
         policy           text NOT NULL,
         source_event_id  text NOT NULL,
         source_stream_id text NOT NULL,
@@ -72,7 +73,7 @@ interface EntryRow {
   readonly handled_count: number
 }
 
-/** The journal, by policy and source stream; `policy` narrows it. */
+/** The journal, by policy and in the order the policy first handled the events; `policy` narrows it. */
 export const entries = (
   schema: string,
   policy?: string
@@ -82,7 +83,7 @@ export const entries = (
       SELECT policy, source_event_id, source_stream_id, outcome, detail, caused_event_ids, handled_count
         FROM ${sql(schema)}.policy_journal
        WHERE ${policy === undefined ? sql`true` : sql`policy = ${policy}`}
-       ORDER BY policy, source_stream_id, source_event_id`.pipe(
+       ORDER BY policy, seq`.pipe(
       Effect.map((rows) =>
         rows.map((row) => ({
           policy: row.policy,

@@ -70,9 +70,9 @@ const apply = (schema: string, event: RecordedEvent.RecordedEvent<TaskEvent>) =>
 export const projectionName = "task_board"
 
 /** The task board projection, writing to `schema`. */
-export const projection = (schema: string) =>
+export const projection = (schema: string, options: { readonly name?: string } = {}) =>
   Projection.make({
-    name: projectionName,
+    name: options.name ?? projectionName,
     catalog: TaskEvents,
     categories: ["task"],
     handle: (event) => Effect.asVoid(apply(schema, event)),

@@ -46,9 +46,13 @@ const toNewEvent = EventCatalog.toNewEvent(AlertEvents)
 /** The name of the alerting subscriber. */
 export const projectionName = "attempts_exhausted_alerts"
 
-/** The alerting subscriber: one alert per failed session, however often the failure is delivered. */
-export const projection = Projection.make({
-  name: projectionName,
+/**
+ * The alerting subscriber: one alert per failed session, however often the failure is
+ * delivered; `name` is its checkpoint key.
+ */
+export const makeProjection = (name: string = projectionName) =>
+  Projection.make({
+  name,
   catalog: WorkflowSessionEvents,
   types: ["SessionFailed"],
   handle: (event) =>
@@ -70,6 +74,9 @@ export const projection = Projection.make({
       yield* EventStore.append(alertStreamId, [alert], ExpectedVersion.Any)
     })
 })
+
+/** The alerting subscriber under its usual name. */
+export const projection = makeProjection()
 
 /** Every alert raised so far, oldest first. */
 export const alerts: Effect.Effect<

@@ -98,10 +98,10 @@ const apply = (schema: string, event: RecordedEvent.RecordedEvent<PromptCatalogE
 /** The name of the catalog projection. */
 export const projectionName = "prompt_catalog"
 
-/** The catalog projection, writing to `schema`. */
-export const projection = (schema: string) =>
+/** The catalog projection, writing to `schema`; `name` is its checkpoint key. */
+export const projection = (schema: string, name: string = projectionName) =>
   Projection.make({
-    name: projectionName,
+    name,
     catalog: PromptCatalogEvents,
     categories: ["prompt_spec", "workflow_session"],
     types: ["SpecificationGenerated", "SpecificationRefined", "SpecificationApproved", "PromptValidated"],

@@ -10,7 +10,12 @@ import type { CommandHandler } from "@facta/core"
 import { Aggregate, CommandHandler as Handler } from "@facta/core"
 import { Effect } from "effect"
 import type { PromptSpecificationCommand } from "./PromptSpecification.js"
-import { PromptSpecification, streamIdOf as specificationStreamId } from "./PromptSpecification.js"
+import {
+  PromptSpecification,
+  SpecificationAlreadyApproved,
+  SpecificationAlreadyExists,
+  streamIdOf as specificationStreamId
+} from "./PromptSpecification.js"
 import type { WorkflowSessionCommand, WorkflowSessionState } from "./WorkflowSession.js"
 import { streamIdOf as sessionStreamId, WorkflowSession } from "./WorkflowSession.js"
 
@@ -59,11 +64,27 @@ export const syncSpecification = (
   })
 
 /**
+ * Checks, before a session records a generated prompt, that its name is free for this session:
+ * not approved already, and not a specification another session is working on.
+ */
+const checkNameIsFree = (sessionId: string, name: string) =>
+  Effect.gen(function*() {
+    const { state } = yield* Aggregate.load(PromptSpecification, specificationStreamId(name))
+    if (state._tag === "Approved") return yield* Effect.fail(new SpecificationAlreadyApproved({ name }))
+    if (state._tag === "Draft" && state.sessionId !== sessionId) {
+      return yield* Effect.fail(new SpecificationAlreadyExists({ name }))
+    }
+  })
+
+/**
  * Sends a command to session `sessionId`; a generated or approved prompt also updates the
- * prompt's specification. Returns the session's handling result.
+ * prompt's specification. A prompt name that is approved already, or that another session's
+ * specification uses, is refused before anything is recorded. Returns the session's handling
+ * result.
  */
 export const send = (sessionId: string, command: WorkflowSessionCommand, context: CommandHandler.CommandContext = {}) =>
   Effect.gen(function*() {
+    if (command._tag === "GeneratePrompt") yield* checkNameIsFree(sessionId, command.promptName)
     const result = yield* handleSession(sessionId, command, context)
     if (command._tag === "GeneratePrompt" || command._tag === "ApprovePrompt") {
       yield* syncSpecification(sessionId, result.state, context, result.eventIds[0])

@@ -16,11 +16,14 @@ export const migrate = (schema: string): Effect.Effect<void, SqlError, SqlClient
     discard: true
   })
 
-/** The three read-model projections writing to `schema`, and the alerting subscriber. */
-export const projections = (schema: string) =>
+/**
+ * The three read-model projections writing to `schema`, and the alerting subscriber. A
+ * `nameSuffix` gives them their own checkpoints (a second set of read models on the same log).
+ */
+export const projections = (schema: string, nameSuffix = "") =>
   [
-    SessionList.projection(schema),
-    PromptCatalog.projection(schema),
-    ValidationHistory.projection(schema),
-    AttemptsExhaustedAlerts.projection
+    SessionList.projection(schema, SessionList.projectionName + nameSuffix),
+    PromptCatalog.projection(schema, PromptCatalog.projectionName + nameSuffix),
+    ValidationHistory.projection(schema, ValidationHistory.projectionName + nameSuffix),
+    AttemptsExhaustedAlerts.makeProjection(AttemptsExhaustedAlerts.projectionName + nameSuffix)
   ] as const

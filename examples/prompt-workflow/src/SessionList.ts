@@ -90,10 +90,10 @@ const apply = (schema: string, event: RecordedEvent.RecordedEvent<WorkflowSessio
 /** The name of the sessions list projection. */
 export const projectionName = "workflow_sessions"
 
-/** The sessions list projection, writing to `schema`. */
-export const projection = (schema: string) =>
+/** The sessions list projection, writing to `schema`; `name` is its checkpoint key. */
+export const projection = (schema: string, name: string = projectionName) =>
   Projection.make({
-    name: projectionName,
+    name,
     catalog: WorkflowSessionEvents,
     types: ["SessionStarted", "AttemptInitiated", "PromptGenerated", "SessionCompleted", "SessionFailed"],
     handle: (event) => Effect.asVoid(apply(schema, event)),

@@ -44,10 +44,10 @@ export const migrate = (schema: string): Effect.Effect<void, SqlError, SqlClient
 /** The name of the validation history projection. */
 export const projectionName = "validation_history"
 
-/** The validation history projection, writing to `schema`. */
-export const projection = (schema: string) =>
+/** The validation history projection, writing to `schema`; `name` is its checkpoint key. */
+export const projection = (schema: string, name: string = projectionName) =>
   Projection.make({
-    name: projectionName,
+    name,
     catalog: WorkflowSessionEvents,
     types: ["PromptValidated"],
     handle: (event) =>

@@ -7,7 +7,7 @@ import type { Projection, RecordedEvent } from "@facta/core"
 import { StreamId } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, TestClock } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import { deterministicEventId } from "../src/AttemptsExhaustedAlerts.js"
 import * as PromptCatalog from "../src/PromptCatalog.js"
@@ -226,6 +226,18 @@ layer(app)("prompt workflow read models on Postgres", (it) => {
         expect((yield* PromptCatalog.approvedYesterday(schema, { now: at("2025-03-03T23:59:59Z") })).approved).toBe(0)
         expect((yield* PromptCatalog.approvedYesterday(schema, { now: at("2025-03-05T00:00:00Z") })).approved).toBe(0)
         expect(yield* PromptCatalog.approvedBetween(schema, at("2025-03-01T00:00:00Z"), at("2025-04-01T00:00:00Z"))).toBe(1)
+      }))
+
+    it.effect("without a given now, yesterday is taken from the Effect clock (the TestClock here)", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.parse("2025-03-04T12:00:00Z"))
+        expect(yield* PromptCatalog.approvedYesterday(schema)).toEqual({
+          from: at("2025-03-03T00:00:00Z"),
+          to: at("2025-03-04T00:00:00Z"),
+          approved: 1
+        })
+        yield* TestClock.setTime(Date.parse("2025-03-06T12:00:00Z"))
+        expect((yield* PromptCatalog.approvedYesterday(schema)).approved).toBe(0)
       }))
 
     it.effect("the validation history keeps every validation with its breakdown and time", () =>

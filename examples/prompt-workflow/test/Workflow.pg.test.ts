@@ -4,7 +4,7 @@
  * temporal loads, the audit trail and the alerts.
  */
 import type { CommandHandler } from "@facta/core"
-import { Aggregate, EventCatalog, ProjectionRunner, ProjectionStore } from "@facta/core"
+import { Aggregate, EventCatalog, ProjectionRunner } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
@@ -21,7 +21,7 @@ import type { WorkflowSessionCommand } from "../src/WorkflowSession.js"
 import { stateAsOf, WorkflowSessionEvents } from "../src/WorkflowSession.js"
 
 const schema = uniqueSchemaName()
-const stores = Layer.merge(storesLayer(schema), ProjectionStore.layerMemory)
+const stores = storesLayer(schema)
 const readModels = Layer.effectDiscard(ReadModels.migrate(schema)).pipe(Layer.provide(stores))
 const runner = ProjectionRunner.layer(ReadModels.projections(schema), { leaseTtl: "2 seconds" })
 const app = runner.pipe(Layer.provideMerge(Layer.merge(stores, readModels)))

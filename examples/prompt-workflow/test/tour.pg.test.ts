@@ -1,10 +1,9 @@
-import { ProjectionStore } from "@facta/core"
 import { expect, layer } from "@effect/vitest"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import { tour } from "../src/tour.js"
 
-const stores = Layer.merge(storesLayer(), ProjectionStore.layerMemory)
+const stores = storesLayer()
 
 /** The current console, except that `log` keeps the lines instead of printing them. */
 const recordingConsole = (lines: Array<string>) =>

@@ -152,7 +152,8 @@ export interface SessionPage {
 
 /**
  * Sessions by status and start date, oldest first, one page at a time. Keyset pagination on
- * `(started_at, session_id)`: pages stay stable while new sessions are added.
+ * `(started_at, session_id)`: pages stay stable while new sessions are added. `started_at` is
+ * written from a JS `Date` (millisecond precision), so a cursor's `Date` compares exactly.
  */
 export const list = (schema: string, query: SessionQuery = {}): Effect.Effect<SessionPage, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {

@@ -12,7 +12,7 @@ import * as ExpectedVersion from "./ExpectedVersion.js"
 import { makeMemoryBackend } from "./internal/memoryEventStore.js"
 import * as Metrics from "./Metrics.js"
 import * as Position from "./Position.js"
-import type * as Projection from "./Projection.js"
+import * as Projection from "./Projection.js"
 import type { NewEvent, RecordedEvent } from "./RecordedEvent.js"
 import * as StreamId from "./StreamId.js"
 
@@ -495,7 +495,26 @@ const countRead = <A>(chunk: Chunk.Chunk<A>): Effect.Effect<Chunk.Chunk<A>> =>
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: Effect.Effect<EventStoreShape> = Effect.map(makeMemoryBackend, make)
+export const makeMemory: Effect.Effect<EventStoreShape> = Effect.map(makeMemoryBackend(), make)
+
+/**
+ * An in-memory event store with inline projections: their handlers run inside each append, on
+ * the events it records, before anyone can read them; a handler's failure rejects the append
+ * with `InlineProjectionFailed` and records no event. The store cannot roll back what a handler
+ * wrote to its own (in-memory) read model before failing: write such read models last, or
+ * idempotently. A repeated (idempotent) append does not run them again.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemoryWith = <const Inline extends ReadonlyArray<Projection.Any>>(
+  options: { readonly inline: Inline }
+): Effect.Effect<EventStoreShape, never, Projection.Context<Inline[number]>> =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<Projection.Context<Inline[number]>>()
+    const inline = options.inline.length === 0 ? undefined : Projection.makeInline(options.inline, context)
+    return make(yield* makeMemoryBackend(inline === undefined ? {} : { inline }))
+  })
 
 /**
  * A layer with a fresh in-memory event store.
@@ -504,6 +523,18 @@ export const makeMemory: Effect.Effect<EventStoreShape> = Effect.map(makeMemoryB
  * @category layers
  */
 export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, makeMemory)
+
+/**
+ * A layer with a fresh in-memory event store running `inline` projections inside each append
+ * (see {@link makeMemoryWith}).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemoryWith = <const Inline extends ReadonlyArray<Projection.Any>>(
+  options: { readonly inline: Inline }
+): Layer.Layer<EventStore, never, Projection.Context<Inline[number]>> =>
+  Layer.effect(EventStore, makeMemoryWith(options))
 
 /**
  * Appends `events` to `streamId` (accessor for the service in the context).

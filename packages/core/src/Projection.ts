@@ -6,11 +6,11 @@
  *
  * @since 0.1.0
  */
-import type { Effect } from "effect"
-import { Data, Duration, Schedule } from "effect"
+import type { Context } from "effect"
+import { Cause, Data, Duration, Effect, Schedule } from "effect"
 import * as EventCatalog from "./EventCatalog.js"
 import { describeCause } from "./internal/describeCause.js"
-import type * as EventStore from "./EventStore.js"
+import * as EventStore from "./EventStore.js"
 import type { RecordedEvent } from "./RecordedEvent.js"
 
 /**
@@ -221,4 +221,42 @@ export class InlineProjectionFailed extends Data.TaggedError("InlineProjectionFa
     return `The append to stream ${JSON.stringify(this.streamId)} was rejected: inline projection ` +
       `${JSON.stringify(this.projection)} failed: ${describeCause(this.cause)}`
   }
+}
+
+/**
+ * For event store implementations: the step that hands one append's recorded events to inline
+ * projections, each in the order given with the events its filter selects (decoded, upcast).
+ * The store runs it inside the append's transaction; any failure, defect or undecodable event
+ * becomes `InlineProjectionFailed`, so the store records nothing.
+ *
+ * @since 0.1.0
+ * @category inline
+ */
+export const makeInline = <R>(projections: ReadonlyArray<Any>, context: Context.Context<R>) => {
+  const prepared = projections.map((projection) => ({ projection, decode: decodeFor(projection) }))
+  return (appended: ReadonlyArray<RecordedEvent>): Effect.Effect<void, InlineProjectionFailed> =>
+    Effect.forEach(prepared, ({ decode, projection }) => {
+      const failed = (cause: unknown) =>
+        new InlineProjectionFailed({ projection: projection.name, streamId: appended[0].streamId, cause })
+      const decoded: Array<RecordedEvent<never>> = []
+      for (const event of appended) {
+        if (!EventStore.matchesFilter(projection.filter, event)) continue
+        const result = decode(event)
+        if (result instanceof EventCatalog.EventDecodeError || result instanceof EventCatalog.UnknownEventType) {
+          return Effect.fail(failed(result))
+        }
+        if (result !== undefined) decoded.push(result as RecordedEvent<never>)
+      }
+      if (decoded.length === 0) return Effect.void
+      const run = projection.handleBatch !== undefined && decoded.length > 1
+        ? projection.handleBatch(decoded)
+        : Effect.forEach(decoded, projection.handle, { discard: true })
+      return Effect.provide(run as Effect.Effect<void, unknown, R>, context).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.fail(failed(Cause.squash(cause)))
+        )
+      )
+    }, { discard: true })
 }

@@ -21,7 +21,6 @@ import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
 import type { Scope } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
-import * as InlineProjections from "./internal/inlineProjections.js"
 import * as PgSchema from "./PgSchema.js"
 
 /**
@@ -234,7 +233,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     const append = inline.length === 0
       ? appendAlone
       : appendWithProjections(
-        InlineProjections.make(inline, yield* Effect.context<Projection.Context<Inline[number]>>())
+        Projection.makeInline(inline, yield* Effect.context<Projection.Context<Inline[number]>>())
       )
 
     const readStream: EventStore.Backend["readStream"] = (streamId, { direction, from, limit, to }) =>

@@ -3,6 +3,7 @@ import type { AppendResult, Backend, EventFilter, SerializedEvent } from "../Eve
 import { ConcurrencyConflict, DuplicateEventId, matchesFilter } from "../EventStore.js"
 import * as ExpectedVersion from "../ExpectedVersion.js"
 import * as Position from "../Position.js"
+import type { InlineProjectionFailed } from "../Projection.js"
 import type { EventMetadata, RecordedEvent } from "../RecordedEvent.js"
 import type { StreamId } from "../StreamId.js"
 import { catchUpThenLive } from "../Subscription.js"
@@ -54,7 +55,12 @@ type AppendFailure = ConcurrencyConflict | DuplicateEventId
  * with respect to every other fiber; payloads are kept as JSON text like a database keeps them.
  * The log array's index `i` holds global position `i + 1`.
  */
-export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() {
+export const makeMemoryBackend = (
+  options: {
+    /** Runs inside the append, on the events it records, before they become visible; a failure records nothing. */
+    readonly inline?: (appended: ReadonlyArray<RecordedEvent>) => Effect.Effect<void, InlineProjectionFailed>
+  } = {}
+): Effect.Effect<Backend> => Effect.gen(function*() {
   const log: Array<StoredEvent> = []
   const streams = new Map<string, Array<StoredEvent>>()
   const byEventId = new Map<string, StoredEvent>()
@@ -110,8 +116,18 @@ export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() 
     })
   }
 
-  const append: Backend["append"] = (streamId, events, expected) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<AppendResult, AppendFailure> => {
+  /**
+   * Checks and records an append. Synchronous from check to write, so atomic with respect to
+   * every other fiber; with inline projections, `project` runs between building the events and
+   * recording them, and appends take turns.
+   */
+  const appendWith = (
+    streamId: StreamId,
+    events: ReadonlyArray<SerializedEvent>,
+    expected: ExpectedVersion.ExpectedVersion,
+    project: ((appended: ReadonlyArray<RecordedEvent>) => Effect.Effect<void, InlineProjectionFailed>) | undefined
+  ) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<AppendResult, AppendFailure | InlineProjectionFailed> => {
       const repeat = checkRepeat(streamId, events, expected)
       if (repeat !== undefined) return repeat
       const current = versionOf(streamId)
@@ -127,41 +143,50 @@ export const makeMemoryBackend: Effect.Effect<Backend> = Effect.gen(function*() 
           written: false
         })
       }
-      const transactionId = ++lastTransactionId
-      let stream = streams.get(streamId)
-      if (stream === undefined) {
-        stream = []
-        streams.set(streamId, stream)
-      }
-      let last: StoredEvent | undefined
-      for (const event of events) {
-        last = {
-          eventId: event.eventId,
-          streamId,
-          streamVersion: stream.length + 1,
-          globalPosition: BigInt(log.length + 1),
-          transactionId,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          data: event.data,
-          metadata: event.metadata,
-          parsedMetadata: undefined,
-          recordedAt: now
+      const transactionId = lastTransactionId + 1n
+      const stored: Array<StoredEvent> = events.map((event, index) => ({
+        eventId: event.eventId,
+        streamId,
+        streamVersion: current + index + 1,
+        globalPosition: BigInt(log.length + index + 1),
+        transactionId,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        data: event.data,
+        metadata: event.metadata,
+        parsedMetadata: undefined,
+        recordedAt: now
+      }))
+      // Synchronous: nothing may run between the check above and these writes.
+      const record = () => {
+        lastTransactionId = transactionId
+        let stream = streams.get(streamId)
+        if (stream === undefined) {
+          stream = []
+          streams.set(streamId, stream)
         }
-        log.push(last)
-        stream.push(last)
-        byEventId.set(event.eventId, last)
+        for (const event of stored) {
+          log.push(event)
+          stream.push(event)
+          byEventId.set(event.eventId, event)
+        }
+        const written = stored[stored.length - 1]
+        return SubscriptionRef.set(head, log.length).pipe(
+          Effect.as({
+            nextExpectedVersion: written.streamVersion,
+            lastGlobalPosition: written.globalPosition,
+            position: Position.of(written),
+            written: true
+          })
+        )
       }
-      const written = last!
-      return SubscriptionRef.set(head, log.length).pipe(
-        Effect.as({
-          nextExpectedVersion: written.streamVersion,
-          lastGlobalPosition: written.globalPosition,
-          position: Position.of(written),
-          written: true
-        })
-      )
+      return project === undefined ? record() : Effect.flatMap(project(stored.map(toRecorded)), record)
     })
+
+  const turns = yield* Effect.makeSemaphore(1)
+  const append: Backend["append"] = options.inline === undefined
+    ? (streamId, events, expected) => appendWith(streamId, events, expected, undefined)
+    : (streamId, events, expected) => turns.withPermits(1)(appendWith(streamId, events, expected, options.inline))
 
   const readStream: Backend["readStream"] = (streamId, { direction, from, limit, to }) =>
     Stream.suspend(() => {

@@ -1,10 +1,9 @@
 /**
- * `npm start`: the bank account domain end to end on Facta and PostgreSQL, printed step by step.
- * It runs on a throwaway embedded PostgreSQL unless `DATABASE_URL` points at a server (then it
- * works in a fresh schema and drops it at the end).
- *
- * Several accounts, a rejected withdrawal, two tellers racing on one account (a concurrency
- * conflict that the retry resolves), old events upcast on read, snapshots, and temporal loads.
+ * The bank account tour (the first stop of `npm start`): the domain end to end on the stores in
+ * the context, printed step by step — several accounts, a rejected withdrawal, two tellers racing
+ * on one account (a concurrency conflict that the retry resolves), the balance list projection
+ * updating live, old events upcast on read, snapshots, temporal loads, an audit trail and metrics.
+ * The balance list lives in a fresh Postgres schema, dropped at the end.
  */
 import {
   Aggregate,
@@ -17,11 +16,8 @@ import {
   ProjectionRunner,
   SnapshotStore
 } from "@facta/core"
-import { NodeRuntime } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { PgStore } from "@facta/postgres"
-import * as TestDatabase from "@facta/testing/TestDatabase"
-import { Clock, Console, Effect, Layer, Metric, Option, Ref, Stream } from "effect"
+import { Clock, Console, Effect, Metric, Option, Ref, Stream } from "effect"
 import * as AccountBalances from "./AccountBalances.js"
 import { BankAccount, BankAccountEvents } from "./BankAccount.js"
 
@@ -188,22 +184,15 @@ const program = (schema: string) => Effect.gen(function*() {
   }
 })
 
-const main = Effect.gen(function*() {
-  const server = yield* TestDatabase.scoped
-  const schema = TestDatabase.uniqueSchemaName("facta_demo")
-  yield* Console.log(
-    `Facta demo — bank accounts on PostgreSQL (${
-      server.embedded ? "a throwaway embedded server" : `DATABASE_URL: ${PgStore.describeUrl(server.url)}`
-    }, schema ${schema})`
-  )
-  const stores = PgStore.layerFromUrl(server.url, { schema })
-  const readModel = Layer.effectDiscard(AccountBalances.migrate(schema))
+/** Runs the tour on the stores in the context, printing what happens. */
+export const tour = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const schema = `bank_account_tour_${crypto.randomUUID().slice(0, 8)}`
+  yield* sql`CREATE SCHEMA ${sql(schema)}`
+  yield* AccountBalances.migrate(schema)
   const runner = ProjectionRunner.layer([AccountBalances.projection(schema)])
   yield* program(schema).pipe(
-    Effect.provide(runner.pipe(Layer.provide(readModel))),
-    Effect.zipRight(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA ${sql(schema)} CASCADE`)),
-    Effect.provide(stores)
+    Effect.provide(runner),
+    Effect.ensuring(Effect.ignore(sql`DROP SCHEMA ${sql(schema)} CASCADE`))
   )
 })
-
-main.pipe(Effect.scoped, NodeRuntime.runMain)

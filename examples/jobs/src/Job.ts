@@ -298,7 +298,7 @@ export class RetryLimitReached extends Data.TaggedError("RetryLimitReached")<{
   readonly maxRetries: number
 }> {
   override get message() {
-    return `Job ${this.jobId} has used all ${this.maxRetries} retries and stays failed; create a new job to run it again`
+    return `Job ${this.jobId} has no retries left (its limit is ${this.maxRetries}) and stays failed; create a new job to run it again`
   }
 }
 

@@ -197,7 +197,7 @@ describe("Job", () => {
         "Cannot complete job j-1: it is pending (only a running job can complete)"
       )
       expect(new RetryLimitReached({ jobId, maxRetries: 2 }).message).toBe(
-        "Job j-1 has used all 2 retries and stays failed; create a new job to run it again"
+        "Job j-1 has no retries left (its limit is 2) and stays failed; create a new job to run it again"
       )
       expect(new JobNotFound({ tenantId: "globex", jobId }).message).toBe(
         "Tenant globex has no job j-1; check the job id and the tenant"

@@ -2,7 +2,7 @@
  * The job view projection on Postgres: given events in the store, the rows it writes; queries
  * per tenant; replaying the same events (handled again, or a rebuild) gives the same rows.
  */
-import { EventCatalog, EventStore, ExpectedVersion, ProjectionRunner, ProjectionStore } from "@facta/core"
+import { EventCatalog, EventStore, ExpectedVersion, ProjectionRunner } from "@facta/core"
 import type { RecordedEvent } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { describe, expect, layer } from "@effect/vitest"
@@ -13,8 +13,7 @@ import { JobEvents } from "../src/Job.js"
 import * as JobViews from "../src/JobViews.js"
 
 const schema = uniqueSchemaName()
-// ProjectionStore.layerMemory stands in until PgStore.layer provides the Postgres one (which then wins).
-const stores = Layer.merge(ProjectionStore.layerMemory, storesLayer(schema))
+const stores = storesLayer(schema)
 const readModel = Layer.effectDiscard(JobViews.migrate(schema)).pipe(Layer.provide(stores))
 const runner = ProjectionRunner.layer([JobViews.projection(schema)], { leaseTtl: "2 seconds" })
 const app = runner.pipe(Layer.provideMerge(Layer.merge(stores, readModel)))

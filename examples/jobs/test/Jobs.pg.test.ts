@@ -3,7 +3,7 @@
  * `CommandHandler`; the job view kept by the `ProjectionRunner`; `waitForCatchUp`; then JSON
  * queries dispatched the same way — per tenant.
  */
-import { ProjectionRunner, ProjectionStore } from "@facta/core"
+import { ProjectionRunner } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -12,7 +12,7 @@ import * as JobApi from "../src/JobApi.js"
 import * as JobViews from "../src/JobViews.js"
 
 const schema = uniqueSchemaName()
-const stores = Layer.merge(ProjectionStore.layerMemory, storesLayer(schema))
+const stores = storesLayer(schema)
 const readModel = Layer.effectDiscard(JobViews.migrate(schema)).pipe(Layer.provide(stores))
 const runner = ProjectionRunner.layer([JobViews.projection(schema)], { leaseTtl: "2 seconds" })
 const app = runner.pipe(Layer.provideMerge(Layer.merge(stores, readModel)))

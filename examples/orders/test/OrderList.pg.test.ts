@@ -3,7 +3,7 @@
  * the same events (handled again, or a rebuild) gives the same rows; old v1 `ItemAdded` events
  * appended raw are read as v2 by the aggregate and by the projection.
  */
-import { Aggregate, EventCatalog, EventStore, ExpectedVersion, ProjectionRunner, ProjectionStore } from "@facta/core"
+import { Aggregate, EventCatalog, EventStore, ExpectedVersion, ProjectionRunner } from "@facta/core"
 import type { RecordedEvent } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { describe, expect, layer } from "@effect/vitest"
@@ -14,8 +14,7 @@ import { Order, OrderEvents } from "../src/Order.js"
 import * as OrderList from "../src/OrderList.js"
 
 const schema = uniqueSchemaName()
-// ProjectionStore.layerMemory stands in until PgStore.layer provides the Postgres one (which then wins).
-const stores = Layer.merge(ProjectionStore.layerMemory, storesLayer(schema))
+const stores = storesLayer(schema)
 const readModel = Layer.effectDiscard(OrderList.migrate(schema)).pipe(Layer.provide(stores))
 const runner = ProjectionRunner.layer([OrderList.projection(schema)], { leaseTtl: "2 seconds" })
 const app = runner.pipe(Layer.provideMerge(Layer.merge(stores, readModel)))

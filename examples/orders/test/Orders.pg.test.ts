@@ -2,7 +2,7 @@
  * End to end on Postgres: commands through `CommandHandler`, the order list kept by the
  * `ProjectionRunner`, `waitForCatchUp`, then queries.
  */
-import { CommandHandler, EventCatalog, EventStore, ProjectionRunner, ProjectionStore } from "@facta/core"
+import { CommandHandler, EventCatalog, EventStore, ProjectionRunner } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Stream } from "effect"
@@ -12,7 +12,7 @@ import { Order, OrderEvents } from "../src/Order.js"
 import * as OrderList from "../src/OrderList.js"
 
 const schema = uniqueSchemaName()
-const stores = Layer.merge(ProjectionStore.layerMemory, storesLayer(schema))
+const stores = storesLayer(schema)
 const readModel = Layer.effectDiscard(OrderList.migrate(schema)).pipe(Layer.provide(stores))
 const runner = ProjectionRunner.layer([OrderList.projection(schema)], { leaseTtl: "2 seconds" })
 const app = runner.pipe(Layer.provideMerge(Layer.merge(stores, readModel)))

@@ -1,14 +1,13 @@
 /**
  * The tour runs on Postgres stores and prints the same lines every time (run twice here).
  */
-import { ProjectionStore } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { expect, layer } from "@effect/vitest"
-import { Console, Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import { tour } from "../src/tour.js"
 
-const stores = Layer.merge(ProjectionStore.layerMemory, storesLayer(uniqueSchemaName()))
+const stores = storesLayer(uniqueSchemaName())
 
 /** Runs the tour, collecting what it prints. */
 const printed = Effect.gen(function*() {
@@ -22,7 +21,6 @@ layer(stores, { excludeTestServices: true })("orders tour", (it) => {
   it.effect("prints the scripted scenario, the same on a second run", () =>
     Effect.gen(function*() {
       const first = yield* printed
-      yield* Console.log(first.join("\n"))
       expect(first.length).toBeGreaterThanOrEqual(10)
       expect(first.length).toBeLessThanOrEqual(25)
       expect(yield* printed).toEqual(first)

@@ -142,24 +142,65 @@ export type JobEvent = typeof JobEvents.schema.Type
 
 const addressed = { tenantId: TenantId, jobId: JobId }
 
-/** Creates a job; `metadata` may be left out. @since 0.1.0 @category commands */
+/**
+ * Creates a job; `metadata` may be left out.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const CreateJob = Schema.TaggedStruct("CreateJob", {
   ...addressed,
   name: Schema.NonEmptyTrimmedString,
   maxRetries: Count,
   metadata: Schema.optionalWith(Metadata, { default: () => ({}) })
 })
-/** @since 0.1.0 @category commands */
+
+/**
+ * Starts the next attempt of a pending job.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const StartJob = Schema.TaggedStruct("StartJob", addressed)
-/** @since 0.1.0 @category commands */
+
+/**
+ * Completes the running attempt with its `output`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const CompleteJob = Schema.TaggedStruct("CompleteJob", { ...addressed, output: Schema.String })
-/** @since 0.1.0 @category commands */
+
+/**
+ * Fails the running attempt with `error`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const FailJob = Schema.TaggedStruct("FailJob", { ...addressed, error: Schema.String })
-/** @since 0.1.0 @category commands */
+
+/**
+ * Sends a failed job back to pending, if it has retries left.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const RetryJob = Schema.TaggedStruct("RetryJob", addressed)
-/** @since 0.1.0 @category commands */
+
+/**
+ * Cancels a job that is not finished.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const CancelJob = Schema.TaggedStruct("CancelJob", { ...addressed, reason: Schema.NonEmptyTrimmedString })
-/** Sets metadata keys; keys not named keep their values. @since 0.1.0 @category commands */
+
+/**
+ * Sets metadata keys; keys not named keep their values.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const UpdateJobMetadata = Schema.TaggedStruct("UpdateJobMetadata", { ...addressed, metadata: Metadata })
 
 /**
@@ -245,7 +286,12 @@ export const isFinished = (state: JobState): boolean =>
 // domain errors
 // ---------------------------------------------------------------------------------------------
 
-/** A job with that id exists. @since 0.1.0 @category errors */
+/**
+ * A job with that id exists.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class JobAlreadyExists extends Data.TaggedError("JobAlreadyExists")<{ readonly jobId: string }> {
   override get message() {
     return `A job with id ${this.jobId} already exists; choose another id`
@@ -281,7 +327,12 @@ const needs: Record<JobAction, string> = {
   cancel: "a finished job cannot be cancelled"
 }
 
-/** The job's status does not allow the command. @since 0.1.0 @category errors */
+/**
+ * The job's status does not allow the command.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class InvalidTransition extends Data.TaggedError("InvalidTransition")<{
   readonly jobId: string
   readonly action: JobAction
@@ -292,7 +343,12 @@ export class InvalidTransition extends Data.TaggedError("InvalidTransition")<{
   }
 }
 
-/** The job used all its retries; its failure is final. @since 0.1.0 @category errors */
+/**
+ * The job used all its retries; its failure is final.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class RetryLimitReached extends Data.TaggedError("RetryLimitReached")<{
   readonly jobId: string
   readonly maxRetries: number
@@ -302,7 +358,12 @@ export class RetryLimitReached extends Data.TaggedError("RetryLimitReached")<{
   }
 }
 
-/** A retry limit must be a whole number of at least 0. @since 0.1.0 @category errors */
+/**
+ * A retry limit must be a whole number of at least 0.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class InvalidMaxRetries extends Data.TaggedError("InvalidMaxRetries")<{ readonly maxRetries: number }> {
   override get message() {
     return `maxRetries must be a whole number of at least 0, not ${this.maxRetries}`

@@ -20,11 +20,28 @@ import * as JobViews from "./JobViews.js"
 // queries
 // ---------------------------------------------------------------------------------------------
 
-/** One of the tenant's jobs. @since 0.1.0 @category queries */
+/**
+ * One of the tenant's jobs.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
 export const GetJob = Schema.TaggedStruct("GetJob", { tenantId: TenantId, jobId: JobId })
-/** The tenant's jobs, optionally of one status. @since 0.1.0 @category queries */
+
+/**
+ * The tenant's jobs, optionally of one status.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
 export const ListJobs = Schema.TaggedStruct("ListJobs", { tenantId: TenantId, status: Schema.optional(JobStatus) })
-/** A job's history. @since 0.1.0 @category queries */
+
+/**
+ * A job's history.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
 export const GetJobHistory = Schema.TaggedStruct("GetJobHistory", { tenantId: TenantId, jobId: JobId })
 
 /**

@@ -138,15 +138,44 @@ export type OrderEvent = typeof OrderEvents.schema.Type
 // commands
 // ---------------------------------------------------------------------------------------------
 
-/** @since 0.1.0 @category commands */
+/**
+ * Places a new order for a customer, priced in `currency`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const PlaceOrder = Schema.TaggedStruct("PlaceOrder", { customerId: Schema.NonEmptyTrimmedString, currency: Currency })
-/** @since 0.1.0 @category commands */
+
+/**
+ * Adds `quantity` units of `sku` at `unitPriceCents` (in the order's currency).
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const AddItem = Schema.TaggedStruct("AddItem", { sku: Sku, quantity: Quantity, unitPriceCents: Cents })
-/** Removes the whole line of `sku`. @since 0.1.0 @category commands */
+
+/**
+ * Removes the whole line of `sku`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const RemoveItem = Schema.TaggedStruct("RemoveItem", { sku: Sku })
-/** @since 0.1.0 @category commands */
+
+/**
+ * Ships the order with `carrier`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const ShipOrder = Schema.TaggedStruct("ShipOrder", { carrier: Schema.NonEmptyTrimmedString })
-/** @since 0.1.0 @category commands */
+
+/**
+ * Cancels the order for `reason`, releasing the items it holds.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
 export const CancelOrder = Schema.TaggedStruct("CancelOrder", { reason: Schema.NonEmptyTrimmedString })
 
 /**
@@ -169,21 +198,36 @@ export type OrderCommand = typeof OrderCommand.Type
 // domain errors
 // ---------------------------------------------------------------------------------------------
 
-/** The order was placed already. @since 0.1.0 @category errors */
+/**
+ * The order was placed already.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class OrderAlreadyPlaced extends Data.TaggedError("OrderAlreadyPlaced")<{}> {
   override get message() {
     return "The order is already placed; use a new order id for a new order"
   }
 }
 
-/** The command needs a placed order. @since 0.1.0 @category errors */
+/**
+ * The command needs a placed order.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class OrderNotPlaced extends Data.TaggedError("OrderNotPlaced")<{}> {
   override get message() {
     return "There is no such order; place it first"
   }
 }
 
-/** A shipped order no longer changes. @since 0.1.0 @category errors */
+/**
+ * A shipped order no longer changes.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class OrderAlreadyShipped extends Data.TaggedError("OrderAlreadyShipped")<{
   readonly attempted: "add an item" | "remove an item" | "ship it again"
 }> {
@@ -192,14 +236,24 @@ export class OrderAlreadyShipped extends Data.TaggedError("OrderAlreadyShipped")
   }
 }
 
-/** A shipped order cannot be cancelled. @since 0.1.0 @category errors */
+/**
+ * A shipped order cannot be cancelled.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ShippedOrderCannotBeCancelled extends Data.TaggedError("ShippedOrderCannotBeCancelled")<{}> {
   override get message() {
     return "The order has shipped and can no longer be cancelled; start a return instead"
   }
 }
 
-/** A cancelled order no longer changes. @since 0.1.0 @category errors */
+/**
+ * A cancelled order no longer changes.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class OrderIsCancelled extends Data.TaggedError("OrderIsCancelled")<{
   readonly attempted: "add an item" | "remove an item" | "ship it"
 }> {
@@ -208,21 +262,36 @@ export class OrderIsCancelled extends Data.TaggedError("OrderIsCancelled")<{
   }
 }
 
-/** An order needs at least one item to ship. @since 0.1.0 @category errors */
+/**
+ * An order needs at least one item to ship.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class EmptyOrderCannotBeShipped extends Data.TaggedError("EmptyOrderCannotBeShipped")<{}> {
   override get message() {
     return "The order has no items; add at least one before shipping it"
   }
 }
 
-/** Quantities are positive integers. @since 0.1.0 @category errors */
+/**
+ * Quantities are positive integers.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class InvalidQuantity extends Data.TaggedError("InvalidQuantity")<{ readonly sku: string; readonly quantity: number }> {
   override get message() {
     return `The quantity of ${this.sku} must be a positive whole number, not ${this.quantity}`
   }
 }
 
-/** `RemoveItem` named an item the order does not hold. @since 0.1.0 @category errors */
+/**
+ * `RemoveItem` named an item the order does not hold.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ItemNotInOrder extends Data.TaggedError("ItemNotInOrder")<{
   readonly sku: string
   readonly skusInOrder: ReadonlyArray<string>
@@ -233,7 +302,12 @@ export class ItemNotInOrder extends Data.TaggedError("ItemNotInOrder")<{
   }
 }
 
-/** Adding more of an item must keep its unit price. @since 0.1.0 @category errors */
+/**
+ * Adding more of an item must keep its unit price.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class PriceDiffers extends Data.TaggedError("PriceDiffers")<{
   readonly sku: string
   readonly orderedUnitPriceCents: number

@@ -130,6 +130,8 @@ layer(app, { excludeTestServices: true })("posting states on Postgres under a ru
       )
       yield* Effect.sleep("20 millis")
       yield* ProjectionRunner.rebuild("posting_states_rebuilt")
+      // The reset committed while the writer was still appending.
+      expect((yield* Fiber.poll(writer))._tag).toBe("None")
       yield* Fiber.join(writer)
       yield* caughtUp
 

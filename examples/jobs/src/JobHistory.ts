@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Aggregate, EventCatalog as Catalog, EventStore } from "@facta/core"
+import type { Aggregate, EventStore } from "@facta/core"
 import { EventCatalog } from "@facta/core"
 import { Chunk, Effect, Stream } from "effect"
 import type { JobEvent } from "./Job.js"
@@ -77,7 +77,7 @@ export const forJob = (
   jobId: string
 ): Effect.Effect<
   ReadonlyArray<HistoryEntry>,
-  JobNotFound | Aggregate.LoadError | Catalog.DecodeError,
+  JobNotFound | Aggregate.LoadError,
   EventStore.EventStore
 > =>
   EventCatalog.readStream(JobEvents, streamIdOf(jobId)).pipe(

@@ -175,7 +175,9 @@ export const get = (
 ): Effect.Effect<Option.Option<JobView>, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<JobRow>`
-      SELECT * FROM ${sql(schema)}.job_views
+      SELECT job_id, tenant_id, name, status, attempts, retries, max_retries, last_error, metadata,
+             created_at, updated_at, version
+        FROM ${sql(schema)}.job_views
        WHERE tenant_id = ${tenantId} AND job_id = ${jobId}`.pipe(
       Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toView))
     ))
@@ -204,7 +206,9 @@ export const list = (
 ): Effect.Effect<ReadonlyArray<JobView>, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<JobRow>`
-      SELECT * FROM ${sql(schema)}.job_views
+      SELECT job_id, tenant_id, name, status, attempts, retries, max_retries, last_error, metadata,
+             created_at, updated_at, version
+        FROM ${sql(schema)}.job_views
        WHERE tenant_id = ${tenantId}
          AND ${options.status === undefined ? sql`true` : sql`status = ${options.status}`}
        ORDER BY created_at, job_id

@@ -70,22 +70,35 @@ const countOf = (raw: pg.Client, name: string) =>
 const register = (raw: pg.Client, name: string) =>
   query(raw, `INSERT INTO "${schema}".counts (projection, n) VALUES ($1, 0)`, [name])
 
+/**
+ * Retries an operation that met a connection the test killed: the pool may hand out a dead
+ * connection once more before it notices.
+ */
+const despiteKills = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.retry(effect, {
+    schedule: Schedule.spaced(Duration.millis(50)),
+    times: 10,
+    while: (error) => error._tag.endsWith("Unavailable")
+  })
+
 /** Runs a runner until the projection has caught up, then checks the count and the checkpoint. */
 const finishAndCheck = <E, Err>(raw: pg.Client, projection: Projection.Projection<E, Err, SqlClient.SqlClient>) =>
   Effect.gen(function*() {
     yield* Effect.scoped(
       Effect.flatMap(
         ProjectionRunner.make([projection], runnerOptions("finisher")),
-        (runner) => runner.waitForCatchUp(projection.name)
+        (runner) => despiteKills(runner.waitForCatchUp(projection.name))
       )
     ).pipe(Effect.timeout(Duration.seconds(15)))
     expect(yield* countOf(raw, projection.name)).toBe(total)
-    const events = yield* EventStore.readAll({ filter: { categories: [category] } }).pipe(
+    const events = yield* despiteKills(EventStore.readAll({ filter: { categories: [category] } }).pipe(
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray)
-    )
+    ))
     expect(events).toHaveLength(total)
-    const checkpoint = yield* Effect.flatMap(CheckpointStore.CheckpointStore, (store) => store.load(projection.name))
+    const checkpoint = yield* despiteKills(
+      Effect.flatMap(CheckpointStore.CheckpointStore, (store) => store.load(projection.name))
+    )
     expect(checkpoint).toEqual(Option.some(Position.of(events[events.length - 1])))
   })
 
@@ -236,9 +249,10 @@ layer(setUp, { excludeTestServices: true })("Projections on Postgres: exactly on
         Stream.runCollect,
         Effect.map(Chunk.toReadonlyArray)
       )
-      expect(events.length).toBe(appended)
+      // Not `appended`: an append interrupted after its commit is recorded but not counted there.
+      expect(events.length).toBeGreaterThanOrEqual(appended)
       expect(appended).toBeGreaterThan(2_000)
-      expect(yield* countOf(raw, name)).toBe(appended)
+      expect(yield* countOf(raw, name)).toBe(events.length)
       const checkpoint = yield* Effect.flatMap(CheckpointStore.CheckpointStore, (store) => store.load(name))
       expect(checkpoint).toEqual(Option.some(Position.of(events[events.length - 1])))
     }).pipe(Effect.scoped))

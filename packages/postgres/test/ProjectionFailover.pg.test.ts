@@ -198,7 +198,15 @@ layer(setUp, { excludeTestServices: true })("Projections on Postgres: failover a
       yield* Fiber.interrupt(appending)
       yield* Effect.logInfo(`failover: ${kills} backends of the active instance killed`)
       const holder = (yield* first.runner.status(name)).state === "standby" ? second.runner : first.runner
-      yield* holder.waitForCatchUp(name).pipe(Effect.timeout(Duration.seconds(15)))
+      // The killed pool may hand out a dead connection once more before it notices.
+      yield* holder.waitForCatchUp(name).pipe(
+        Effect.retry({
+          schedule: Schedule.spaced(Duration.millis(50)),
+          times: 10,
+          while: (error) => error._tag.endsWith("Unavailable")
+        }),
+        Effect.timeout(Duration.seconds(15))
+      )
       yield* expectExactlyOnce(raw, name)
     }).pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.Info)))
 

@@ -383,8 +383,11 @@ type Decision = Effect.Effect<ReadonlyArray<OrderEvent>, OrderError>
 
 const lineOf = (lines: ReadonlyArray<OrderLine>, sku: string) => lines.find((line) => line.sku === sku)
 
-/** Why a command that changes the lines or ships cannot run; `undefined` when the order is open. */
-const notOpen = (state: OrderState, attempted: "add an item" | "remove an item"): OrderError | undefined => {
+/** Why a command that changes the lines cannot run on an order that is not open. */
+const notOpen = (
+  state: Exclude<OrderState, { readonly _tag: "Open" }>,
+  attempted: "add an item" | "remove an item"
+): OrderError => {
   switch (state._tag) {
     case "NotPlaced":
       return new OrderNotPlaced()
@@ -392,13 +395,11 @@ const notOpen = (state: OrderState, attempted: "add an item" | "remove an item")
       return new OrderAlreadyShipped({ attempted })
     case "Cancelled":
       return new OrderIsCancelled({ attempted })
-    case "Open":
-      return undefined
   }
 }
 
 const addItem = (command: typeof AddItem.Type, state: OrderState): Decision => {
-  if (state._tag !== "Open") return Effect.fail(notOpen(state, "add an item")!)
+  if (state._tag !== "Open") return Effect.fail(notOpen(state, "add an item"))
   if (!Number.isSafeInteger(command.quantity) || command.quantity <= 0) {
     return Effect.fail(new InvalidQuantity({ sku: command.sku, quantity: command.quantity }))
   }
@@ -422,7 +423,7 @@ const addItem = (command: typeof AddItem.Type, state: OrderState): Decision => {
 }
 
 const removeItem = (command: typeof RemoveItem.Type, state: OrderState): Decision => {
-  if (state._tag !== "Open") return Effect.fail(notOpen(state, "remove an item")!)
+  if (state._tag !== "Open") return Effect.fail(notOpen(state, "remove an item"))
   const line = lineOf(state.lines, command.sku)
   return line === undefined
     ? Effect.fail(new ItemNotInOrder({ sku: command.sku, skusInOrder: state.lines.map((l) => l.sku) }))

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Context, Data, Effect, Layer, Option } from "effect"
+import { describeCause } from "./internal/describeCause.js"
 import * as Position from "./Position.js"
 
 /**
@@ -19,8 +20,7 @@ export class CheckpointStoreUnavailable extends Data.TaggedError("CheckpointStor
   readonly cause: unknown
 }> {
   override get message(): string {
-    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `The checkpoint store is unavailable during ${this.operation} of ${JSON.stringify(this.name)}: ${cause}`
+    return `The checkpoint store is unavailable during ${this.operation} of ${JSON.stringify(this.name)}: ${describeCause(this.cause)}`
   }
 }
 

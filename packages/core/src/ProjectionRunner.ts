@@ -339,12 +339,26 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
     const setStatus = (slot: Slot, patch: Partial<Omit<Status, "lag" | "projection">>) =>
       SubscriptionRef.update(slot.status, (status) => ({ ...status, ...patch }))
 
-    const handlerOf = (slot: Slot) => (events: ReadonlyArray<Decoded>): Effect.Effect<void, HandlerFailed> => {
-      const { handle, handleBatch } = slot.projection
+    /**
+     * Runs the handler. Its failures are `HandlerFailed`, except a lost database connection met
+     * in its writes: that is the store being unavailable, so the runner pauses and resumes.
+     */
+    const handlerOf = (slot: Slot) =>
+    (
+      events: ReadonlyArray<Decoded>
+    ): Effect.Effect<void, HandlerFailed | ProjectionStore.ProjectionStoreUnavailable> => {
+      const { handle, handleBatch, name } = slot.projection
       const run = handleBatch !== undefined && events.length > 1
         ? handleBatch(events as ReadonlyArray<RecordedEvent<never>>)
         : Effect.forEach(events, (event) => handle(event as RecordedEvent<never>), { discard: true })
       return asHandlerFailure(Effect.provide(run as Effect.Effect<void, unknown, Projection.Context<Ps[number]>>, context))
+        .pipe(
+          Effect.mapError((failure) =>
+            projectionStore.isUnavailable(failure.cause)
+              ? new ProjectionStore.ProjectionStoreUnavailable({ operation: "handle", projection: name, cause: failure.cause })
+              : failure
+          )
+        )
     }
 
     /** One fenced transaction: the writes, then the checkpoint at `last`. Uninterruptible: it commits or rolls back. */
@@ -354,10 +368,12 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
         Effect.zipRight(writes, checkpoints.save(slot.projection.name, Position.of(last)))
       ).pipe(Effect.uninterruptible)
 
-    const recordProgress = (slot: Slot, last: RecordedEvent, handled: number, parked: number) =>
+    /** Records a commit; `state` (live or catching up) changes with the checkpoint, so readers never see one without the other. */
+    const recordProgress = (slot: Slot, last: RecordedEvent, handled: number, parked: number, state?: State) =>
       Effect.zipRight(
         SubscriptionRef.update(slot.status, (status) => ({
           ...status,
+          state: state ?? status.state,
           checkpoint: Option.some(Position.of(last)),
           handled: status.handled + handled,
           parked: status.parked + parked
@@ -370,12 +386,13 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
       slot: Slot,
       lease: ProjectionStore.Lease,
       event: RecordedEvent,
-      cause: unknown
+      cause: unknown,
+      state?: State
     ): Effect.Effect<void, Halted | CommitError> => {
       const failure = failureOf(slot.projection.name, event, cause)
       if (slot.projection.onFailure === "stop") return Effect.fail(new Halted({ failure }))
       return commit(slot, lease, projectionStore.park(slot.projection.name, event, failure.message), event).pipe(
-        Effect.zipRight(recordProgress(slot, event, 0, 1)),
+        Effect.zipRight(recordProgress(slot, event, 0, 1, state)),
         Effect.zipRight(Metric.increment(Metric.tagged(Metrics.eventsParked, "projection", slot.projection.name))),
         Effect.zipRight(Effect.logWarning(`Facta: parked an event: ${failure.message}`))
       )
@@ -385,12 +402,13 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
     const handleOne = (
       slot: Slot,
       lease: ProjectionStore.Lease,
-      event: RecordedEvent
+      event: RecordedEvent,
+      state?: State
     ): Effect.Effect<void, Halted | CommitError> => {
       const decoded = slot.decode(event)
       if (decoded instanceof EventCatalog.EventDecodeError || decoded instanceof EventCatalog.UnknownEventType) {
         // Decoding is deterministic: retrying cannot help.
-        return giveUp(slot, lease, event, decoded)
+        return giveUp(slot, lease, event, decoded, state)
       }
       const writes = decoded === undefined ? Effect.void : handlerOf(slot)([decoded])
       return commit(slot, lease, writes, event).pipe(
@@ -398,13 +416,13 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
           error._tag === "HandlerFailed" ? setStatus(slot, { lastError: Option.some(describeCause(error.cause)) }) : Effect.void
         ),
         Effect.retry(Schedule.whileInput(slot.projection.retry, (error) => error instanceof HandlerFailed)),
-        Effect.zipRight(recordProgress(slot, event, decoded === undefined ? 0 : 1, 0)),
-        Effect.catchTag("HandlerFailed", (error) => giveUp(slot, lease, event, error.cause))
+        Effect.zipRight(recordProgress(slot, event, decoded === undefined ? 0 : 1, 0, state)),
+        Effect.catchTag("HandlerFailed", (error) => giveUp(slot, lease, event, error.cause, state))
       )
     }
 
     /** A batch in one transaction; if any event fails, the batch again one event at a time. */
-    const handleBatch = (slot: Slot, lease: ProjectionStore.Lease, events: Chunk.Chunk<RecordedEvent>) =>
+    const handleBatch = (slot: Slot, lease: ProjectionStore.Lease, events: Chunk.Chunk<RecordedEvent>, state: State) =>
       Effect.gen(function*() {
         const recorded = Chunk.toReadonlyArray(events)
         const last = recorded[recorded.length - 1]
@@ -421,30 +439,33 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
         }
         if (!undecodable) {
           const exit = yield* Effect.exit(commit(slot, lease, handlerOf(slot)(decoded), last))
-          if (Exit.isSuccess(exit)) return yield* recordProgress(slot, last, decoded.length, 0)
+          if (Exit.isSuccess(exit)) return yield* recordProgress(slot, last, decoded.length, 0, state)
           const error = Cause.failureOption(exit.cause)
           if (Option.isNone(error) || error.value._tag !== "HandlerFailed") {
             return yield* Effect.failCause(exit.cause as Cause.Cause<CommitError>)
           }
         }
-        for (const event of recorded) yield* handleOne(slot, lease, event)
+        for (const event of recorded) yield* handleOne(slot, lease, event, event === last ? state : undefined)
       })
 
     /** Reads from the checkpoint on, forever; fails with a store error, `LeaseLost` or `Halted`. */
     const follow = (slot: Slot, lease: ProjectionStore.Lease) =>
       Effect.gen(function*() {
         const { batchSize, filter, name } = slot.projection
+        // Live once nothing committed is left to read: a short batch says so; after a full one, ask.
+        const caughtUpAt = (position: Option.Option<Position.Position>) =>
+          Effect.map(store.head(filter), (head) =>
+            Option.isNone(head) || (Option.isSome(position) && Position.order(position.value, head.value) >= 0))
         const checkpoint = yield* checkpoints.load(name)
-        const head = yield* store.head(filter)
-        const caughtUp = Option.isNone(head) ||
-          (Option.isSome(checkpoint) && Position.order(checkpoint.value, head.value) >= 0)
+        const caughtUp = yield* caughtUpAt(checkpoint)
         yield* setStatus(slot, { state: caughtUp ? "live" : "catching-up", checkpoint })
         yield* store.subscribe({ after: Option.getOrElse(checkpoint, () => Position.start), filter, batchSize }).pipe(
           Stream.runForEachChunk((events) =>
-            Effect.zipRight(
-              handleBatch(slot, lease, events),
-              setStatus(slot, { state: events.length < batchSize ? "live" : "catching-up" })
-            )
+            Effect.gen(function*() {
+              const live = events.length < batchSize ||
+                (yield* caughtUpAt(Option.map(Chunk.last(events), Position.of)))
+              yield* handleBatch(slot, lease, events, live ? "live" : "catching-up")
+            })
           )
         )
       })
@@ -632,6 +653,7 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
             : handlerOf(slot)([decoded])
           // The read-model writes and the removal from the dead-letter list commit together.
           const outcome = yield* projectionStore.atomically(
+            name,
             Effect.zipRight(writes, projectionStore.unpark(name, entry.event.eventId))
           ).pipe(Effect.uninterruptible, Effect.either)
           if (outcome._tag === "Right") {

@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { Clock, Context, Data, Duration, Effect, Layer, Option } from "effect"
+import { describeCause } from "./internal/describeCause.js"
 import * as Position from "./Position.js"
 import type { RecordedEvent } from "./RecordedEvent.js"
 
@@ -30,8 +31,7 @@ export class ProjectionStoreUnavailable extends Data.TaggedError("ProjectionStor
   readonly cause: unknown
 }> {
   override get message(): string {
-    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `The projection store is unavailable during ${this.operation} of ${JSON.stringify(this.projection)}: ${cause}`
+    return `The projection store is unavailable during ${this.operation} of ${JSON.stringify(this.projection)}: ${describeCause(this.cause)}`
   }
 }
 
@@ -109,10 +109,17 @@ export interface ProjectionStoreShape {
     lease: Lease,
     effect: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | LeaseLost | ProjectionStoreUnavailable, R>
-  /** Runs `effect` atomically (one database transaction on SQL stores), without a lease. */
+  /** Runs `effect` for `projection` atomically (one database transaction on SQL stores), without a lease. */
   readonly atomically: <A, E, R>(
+    projection: string,
     effect: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | ProjectionStoreUnavailable, R>
+  /**
+   * Whether a handler's failure is really the store being out of reach (a lost connection, a
+   * server shutting down), not something wrong with the event: the runner then pauses and
+   * resumes from its checkpoint instead of spending the projection's retries and failure policy.
+   */
+  readonly isUnavailable: (cause: unknown) => boolean
   /** Parks an event (inside `transaction`, next to the checkpoint that passes it). */
   readonly park: (
     projection: string,
@@ -194,7 +201,8 @@ export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.sync(() =>
         Clock.currentTimeMillis,
         (now): Effect.Effect<A, E | LeaseLost, R> => holds(lease, now) ? effect : Effect.fail(lost(lease))
       ),
-    atomically: (effect) => effect,
+    atomically: (_projection, effect) => effect,
+    isUnavailable: () => false,
     park: (projection, event, reason) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         parkedOf(projection).set(event.eventId, { projection, event, reason, parkedAt: new Date(now) })

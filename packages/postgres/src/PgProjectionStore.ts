@@ -60,6 +60,30 @@ class Passthrough<E> {
   constructor(readonly error: E) {}
 }
 
+/** Postgres error classes of a lost or refused connection: 08 (connection exception), 57P01–57P03 (shutdown). */
+const unreachableCodes = /^(08|57P0[1-3])/
+/** Socket errors node-postgres reports when the connection is gone. */
+const socketCodes = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"])
+
+/**
+ * Whether `cause` (an `SqlError`, or anything wrapping one) says the database is out of reach
+ * rather than that a statement was wrong.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const isUnavailable = (cause: unknown): boolean => {
+  let current: unknown = cause
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    const code = "code" in current && typeof current.code === "string" ? current.code : undefined
+    if (code !== undefined && (unreachableCodes.test(code) || socketCodes.has(code))) return true
+    const message = "message" in current && typeof current.message === "string" ? current.message : ""
+    if (/Connection terminated|connection is closed|Client has encountered a connection error/i.test(message)) return true
+    current = "cause" in current ? current.cause : undefined
+  }
+  return false
+}
+
 const ttlMillis = (ttl: Duration.Duration): number => Math.max(0, Durations.toMillis(ttl))
 
 /**
@@ -168,8 +192,8 @@ export const make = (
         })
       )
 
-    const atomically: ProjectionStore.ProjectionStoreShape["atomically"] = (effect) =>
-      inTransaction("atomically", "", Effect.void, effect, isNever)
+    const atomically: ProjectionStore.ProjectionStoreShape["atomically"] = (projection, effect) =>
+      inTransaction("atomically", projection, Effect.void, effect, isNever)
 
     const park: ProjectionStore.ProjectionStoreShape["park"] = (projection, event, reason) =>
       Effect.try({
@@ -219,7 +243,7 @@ export const make = (
         Effect.mapError(unavailable("clearParked", projection))
       )
 
-    return { acquire, renew, release, transaction, atomically, park, parked, unpark, clearParked }
+    return { acquire, renew, release, transaction, atomically, park, parked, unpark, clearParked, isUnavailable }
   })
 
 /**

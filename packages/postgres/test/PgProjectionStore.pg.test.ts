@@ -7,11 +7,20 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import type { RecordedEvent } from "@facta/core"
-import { CheckpointStore, Position, ProjectionStore } from "@facta/core"
+import {
+  CheckpointStore,
+  EventCatalog,
+  EventStore,
+  ExpectedVersion,
+  Position,
+  Projection,
+  ProjectionRunner,
+  ProjectionStore
+} from "@facta/core"
 import { PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { expect, layer } from "@effect/vitest"
-import { Cause, Context, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { cuttingProxy } from "./cuttingProxy.js"
 import { connect, query } from "./rawPostgres.js"
 import { databaseUrl, storesLayer } from "./support.js"
@@ -90,8 +99,8 @@ layer(setUp, { excludeTestServices: true })("PgProjectionStore", (it) => {
       )
 
       yield* proxy.cutReplyTo("COMMIT")
-      const atomically = yield* Effect.exit(Effect.provide(store.atomically(note(crypto.randomUUID())), throughProxy))
-      expect(failureOf(atomically)).toMatchObject({ _tag: "ProjectionStoreUnavailable", operation: "atomically" })
+      const atomically = yield* Effect.exit(Effect.provide(store.atomically("atomic-notes", note(crypto.randomUUID())), throughProxy))
+      expect(failureOf(atomically)).toMatchObject({ _tag: "ProjectionStoreUnavailable", operation: "atomically", projection: "atomic-notes" })
     }).pipe(Effect.scoped))
 
   it.effect("a COMMIT the server refuses (a deferred constraint) fails typed and writes nothing", () =>
@@ -178,4 +187,58 @@ layer(setUp, { excludeTestServices: true })("PgProjectionStore", (it) => {
         Option.some({ projection, owner: "b", generation: 3 })
       )
     }))
+
+  it.effect("a statement error is the handler's; a connection the server terminated is the store being unavailable", () =>
+    Effect.gen(function*() {
+      const store = yield* ProjectionStore.ProjectionStore
+      const sql = yield* SqlClient.SqlClient
+      const wrong = yield* Effect.flip(sql`SELECT * FROM ${sql(schema)}.no_such_table`)
+      expect(store.isUnavailable(wrong)).toBe(false)
+      expect(store.isUnavailable(new Error("anything else"))).toBe(false)
+      const cut = yield* Effect.flip(sql`SELECT pg_terminate_backend(pg_backend_pid())`)
+      expect(cut).toBeInstanceOf(SqlError)
+      expect(store.isUnavailable(cut)).toBe(true)
+    }))
+
+  it.effect("a runner whose handler loses its connection pauses and resumes; it neither fails nor parks the event", () =>
+    Effect.gen(function*() {
+      const events = yield* EventStore.EventStore
+      const category = `cut${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+      const Noted = Schema.TaggedStruct("Noted", { id: Schema.String })
+      const ids = Array.from({ length: 6 }, () => crypto.randomUUID())
+      yield* events.append(`${category}-1`, ids.map((id) => ({
+        eventId: id,
+        type: "Noted",
+        schemaVersion: 1,
+        data: { id },
+        metadata: {}
+      })), ExpectedVersion.NoStream).pipe(
+        // The pool may hand out the connection the case before terminated, once.
+        Effect.retry({ times: 3, while: (error) => error._tag === "EventStoreUnavailable" })
+      )
+      let cuts = 0
+      const projection = Projection.make({
+        name: `cut-${category}`,
+        catalog: EventCatalog.make([Noted]),
+        categories: [category],
+        // No retries and the stop policy: a lost connection counted as a handler failure would stop it.
+        retry: Schedule.stop,
+        batchSize: 2,
+        handle: (event) =>
+          Effect.gen(function*() {
+            const sql = yield* SqlClient.SqlClient
+            if (event.streamVersion === 4 && cuts++ < 2) yield* sql`SELECT pg_terminate_backend(pg_backend_pid())`
+            yield* note(event.data.id)
+          })
+      })
+      const runner = yield* ProjectionRunner.make([projection], { restartSchedule: Schedule.spaced("20 millis") })
+      yield* runner.waitForCatchUp(projection.name).pipe(Effect.timeout("20 seconds"))
+      const status = yield* runner.status(projection.name)
+      expect(status).toMatchObject({ state: "live", parked: 0, lag: 0 })
+      expect(Option.getOrThrow(status.lastError)).toMatch(/projection store is unavailable.*(terminat|Connection)/)
+      expect(cuts).toBe(3)
+      const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ readonly id: string }>`SELECT id FROM ${sql(schema)}.notes WHERE id = ANY(${ids}::text[])`)
+      expect(rows.map((row) => row.id).sort()).toEqual([...ids].sort())
+    }).pipe(Effect.scoped), 30_000)
 })

@@ -1,13 +1,26 @@
-/** A short, readable account of a failure cause: its tag and message when it has them. */
+/**
+ * A short, readable account of a failure cause: its tag and message, then the messages of
+ * what caused it (a driver's "terminating connection due to administrator command" under a
+ * generic "Failed to execute statement"), a few levels deep.
+ */
 export const describeCause = (cause: unknown): string => {
-  if (typeof cause === "object" && cause !== null) {
-    const tag = "_tag" in cause && typeof cause._tag === "string" ? cause._tag : undefined
-    const message = "message" in cause && typeof cause.message === "string" && cause.message !== ""
-      ? cause.message
+  const parts: Array<string> = []
+  let current: unknown = cause
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    if (typeof current !== "object") {
+      parts.push(String(current))
+      break
+    }
+    const tag = "_tag" in current && typeof current._tag === "string" ? current._tag : undefined
+    const message = "message" in current && typeof current.message === "string" && current.message !== ""
+      ? current.message
       : undefined
-    if (tag !== undefined && message !== undefined) return `${tag}: ${message}`
-    if (message !== undefined) return message
-    if (tag !== undefined) return tag
+    const code = "code" in current && typeof current.code === "string" ? ` (${current.code})` : ""
+    const part = tag !== undefined && message !== undefined && depth === 0
+      ? `${tag}: ${message}`
+      : (message ?? tag ?? (depth === 0 ? String(current) : undefined))
+    if (part !== undefined && !parts.includes(part + code)) parts.push(part + code)
+    current = "cause" in current ? current.cause : undefined
   }
-  return String(cause)
+  return parts.join(": ")
 }

@@ -188,6 +188,25 @@ export interface SubscribeOptions {
 }
 
 /**
+ * One page of a stream read for folding: only what decoding a payload needs, as parallel arrays
+ * (event `i` is `types[i]`, `schemaVersions[i]`, `data[i]` at `streamVersions[i]`), in version
+ * order, with no envelope per event. Read the full envelope of an event with `readStreamBatch`
+ * when you need it (to report an event that does not decode).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PayloadPage {
+  readonly streamVersions: ReadonlyArray<number>
+  readonly types: ReadonlyArray<string>
+  readonly schemaVersions: ReadonlyArray<number>
+  /** The parsed payloads, fresh on every read: the caller owns them. */
+  readonly data: ReadonlyArray<unknown>
+  /** Whether the stream has events after this page within the versions asked for. */
+  readonly more: boolean
+}
+
+/**
  * An event serialized for a backend: payload and metadata as JSON text.
  *
  * @since 0.1.0
@@ -232,6 +251,14 @@ export interface Backend {
     streamId: StreamId.StreamId,
     options: { readonly from: number; readonly to: number; readonly limit: number }
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreUnavailable>
+  /**
+   * One page of a stream for folding, forwards: versions `from`..`to`, at most `limit`, and
+   * whether more follow (so a fold needs no trailing empty read).
+   */
+  readonly readStreamPayloads: (
+    streamId: StreamId.StreamId,
+    options: { readonly from: number; readonly to: number; readonly limit: number }
+  ) => Effect.Effect<PayloadPage, EventStoreUnavailable>
   readonly readAll: (options: {
     readonly after: Position.Position
     readonly limit: number
@@ -276,6 +303,14 @@ export interface EventStoreShape {
     streamId: string,
     options?: { readonly from?: number; readonly to?: number; readonly limit?: number }
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, ReadError>
+  /**
+   * Reads one page of a stream forwards (versions `from`..`to`, at most `limit`, default 1,000)
+   * with only type, schema version and payload per event: the cheapest read for folding.
+   */
+  readonly readStreamPayloads: (
+    streamId: string,
+    options?: { readonly from?: number; readonly to?: number; readonly limit?: number }
+  ) => Effect.Effect<PayloadPage, ReadError>
   /** Reads the global log (encoded events) in order. */
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
   /**
@@ -421,6 +456,22 @@ export const make = (backend: Backend): EventStoreShape => ({
       ),
       Effect.tap((events) => Metric.incrementBy(Metrics.eventsRead, events.length)),
       Effect.withSpan("EventStore.readStreamBatch", {
+        captureStackTrace: false,
+        attributes: { ...streamAttributes(streamId), "facta.from": options.from ?? 1 }
+      })
+    ),
+
+  readStreamPayloads: (streamId, options = {}) =>
+    validateStreamId(streamId).pipe(
+      Effect.flatMap((id) =>
+        backend.readStreamPayloads(id, {
+          from: Math.max(1, positiveOr(options.from, 1)),
+          to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
+          limit: positiveOr(options.limit, 1_000)
+        })
+      ),
+      Effect.tap((page) => Metric.incrementBy(Metrics.eventsRead, page.types.length)),
+      Effect.withSpan("EventStore.readStreamPayloads", {
         captureStackTrace: false,
         attributes: { ...streamAttributes(streamId), "facta.from": options.from ?? 1 }
       })

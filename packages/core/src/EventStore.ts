@@ -403,25 +403,20 @@ const streamAttributes = (streamId: string) => ({ "facta.stream_id": streamId })
  * @category constructors
  */
 export const make = (backend: Backend): EventStoreShape => ({
+  // Plain combinators rather than Effect.gen: this runs on every append (bench/postgres.ts).
   append: (streamId, events, expected) =>
-    Effect.gen(function*() {
-      const id = yield* validateStreamId(streamId)
-      const serialized = yield* serialize(id, events)
-      const result = yield* backend.append(id, serialized, expected).pipe(
-        Effect.tapErrorTag("ConcurrencyConflict", () => Metric.increment(Metrics.conflicts))
-      )
-      yield* Metric.increment(Metrics.appends)
-      if (result.written) yield* Metric.incrementBy(Metrics.eventsAppended, serialized.length)
-      yield* Effect.annotateCurrentSpan({
-        "facta.next_expected_version": result.nextExpectedVersion,
-        "facta.written": result.written
-      })
-      return result
-    }).pipe(
+    validateStreamId(streamId).pipe(
+      Effect.flatMap((id) =>
+        Effect.flatMap(serialize(id, events), (serialized) =>
+          backend.append(id, serialized, expected).pipe(
+            Effect.tapErrorTag("ConcurrencyConflict", () => Metric.increment(Metrics.conflicts)),
+            Effect.tap((result) => recordAppend(result, serialized.length))
+          ))
+      ),
       Effect.withSpan("EventStore.append", {
         captureStackTrace: false,
         attributes: {
-          ...streamAttributes(streamId),
+          "facta.stream_id": streamId,
           "facta.expected_version": ExpectedVersion.format(expected),
           "facta.event_count": events.length
         }
@@ -503,6 +498,17 @@ export const make = (backend: Backend): EventStoreShape => ({
       Effect.withSpan("EventStore.streamVersion", { attributes: streamAttributes(streamId) })
     )
 })
+
+const recordAppend = (result: AppendResult, events: number): Effect.Effect<void> =>
+  Effect.zipRight(
+    result.written
+      ? Effect.zipRight(Metric.increment(Metrics.appends), Metric.incrementBy(Metrics.eventsAppended, events))
+      : Metric.increment(Metrics.appends),
+    Effect.annotateCurrentSpan({
+      "facta.next_expected_version": result.nextExpectedVersion,
+      "facta.written": result.written
+    })
+  )
 
 const countRead = <A>(chunk: Chunk.Chunk<A>): Effect.Effect<Chunk.Chunk<A>> =>
   Effect.as(Metric.incrementBy(Metrics.eventsRead, chunk.length), chunk)

@@ -11,7 +11,8 @@ import type * as Decider from "./Decider.js"
 import * as EventCatalog from "./EventCatalog.js"
 import * as EventStore from "./EventStore.js"
 import * as Metrics from "./Metrics.js"
-import type { RecordedEvent } from "./RecordedEvent.js"
+import { invalid } from "./internal/fastDecode.js"
+import { payloadDecoder } from "./internal/payloadDecoder.js"
 import * as SnapshotStore from "./SnapshotStore.js"
 import * as StreamId from "./StreamId.js"
 
@@ -177,25 +178,79 @@ const startingPoint = <C, S, E extends { readonly _tag: string }, Err, R>(
 
 const pageSize = 1_000
 
-/** Folds the stream's events after `start` (up to `to`, while `keep` holds) into the state, page by page. */
+/**
+ * Folds the stream's events after `start` (up to version `to`) into the state, page by page,
+ * reading only what decoding needs. An event that does not decode is read again with its
+ * envelope, so the error names where it is.
+ */
 const foldEvents = <C, S, E extends { readonly _tag: string }, Err, R>(
   aggregate: Aggregate<C, S, E, Err, R>,
   id: StreamId.StreamId,
   start: Start<S>,
-  to: number,
-  keep: (event: RecordedEvent) => boolean
+  to: number
 ): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> =>
   Effect.gen(function*() {
     const store = yield* EventStore.EventStore
-    const decode = EventCatalog.decodeDataOrError(aggregate.catalog)
+    const decode = payloadDecoder(aggregate.catalog)
     const evolve = aggregate.decider.evolve
     let state = start.state
     let version = start.version
     let folded = 0
     for (;;) {
-      const page = yield* store.readStreamBatch(id, { from: version + 1, to, limit: pageSize })
+      const page = yield* store.readStreamPayloads(id, { from: version + 1, to, limit: pageSize })
+      const { data, schemaVersions, streamVersions, types } = page
+      for (let index = 0; index < types.length; index++) {
+        let event = decode(types[index], schemaVersions[index], data[index])
+        if (event === invalid) event = yield* explainDecodeFailure(store, aggregate.catalog, id, streamVersions[index])
+        state = evolve(state, event)
+      }
+      if (types.length > 0) {
+        version = streamVersions[types.length - 1]
+        folded += types.length
+      }
+      if (!page.more) return { streamId: id, state, version, snapshotVersion: start.snapshotVersion, eventsFolded: folded }
+    }
+  })
+
+/**
+ * The typed error for the event at `streamVersion`, decoded again from its full envelope (or the
+ * event, should it decode this time).
+ */
+const explainDecodeFailure = <E extends { readonly _tag: string }>(
+  store: EventStore.EventStoreShape,
+  catalog: EventCatalog.EventCatalog<E>,
+  id: StreamId.StreamId,
+  streamVersion: number
+): Effect.Effect<E, LoadError> =>
+  Effect.flatMap(store.readStreamBatch(id, { from: streamVersion, to: streamVersion, limit: 1 }), ([recorded]) => {
+    if (recorded === undefined) {
+      return Effect.dieMessage(`Aggregate.load: event ${streamVersion} of ${id} vanished while loading`)
+    }
+    const decoded = EventCatalog.decodeDataOrError(catalog)(recorded)
+    return decoded instanceof EventCatalog.EventDecodeError || decoded instanceof EventCatalog.UnknownEventType
+      ? Effect.fail(decoded)
+      : Effect.succeed(decoded)
+  })
+
+/** Folds the events recorded at or before `until` (epoch ms), reading full envelopes for their time. */
+const foldEventsUntil = <C, S, E extends { readonly _tag: string }, Err, R>(
+  aggregate: Aggregate<C, S, E, Err, R>,
+  id: StreamId.StreamId,
+  until: number
+): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> =>
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    const decode = EventCatalog.decodeDataOrError(aggregate.catalog)
+    const evolve = aggregate.decider.evolve
+    let state = aggregate.decider.initialState
+    let version = 0
+    let folded = 0
+    for (;;) {
+      const page = yield* store.readStreamBatch(id, { from: version + 1, limit: pageSize })
       for (const recorded of page) {
-        if (!keep(recorded)) return { streamId: id, state, version, snapshotVersion: start.snapshotVersion, eventsFolded: folded }
+        if (recorded.recordedAt.getTime() > until) {
+          return { streamId: id, state, version, snapshotVersion: Option.none(), eventsFolded: folded }
+        }
         const decoded = decode(recorded)
         if (decoded instanceof EventCatalog.EventDecodeError || decoded instanceof EventCatalog.UnknownEventType) {
           return yield* Effect.fail(decoded)
@@ -205,7 +260,7 @@ const foldEvents = <C, S, E extends { readonly _tag: string }, Err, R>(
         folded++
       }
       if (page.length < pageSize) {
-        return { streamId: id, state, version, snapshotVersion: start.snapshotVersion, eventsFolded: folded }
+        return { streamId: id, state, version, snapshotVersion: Option.none(), eventsFolded: folded }
       }
     }
   })
@@ -229,22 +284,16 @@ export const load = <C, S, E extends { readonly _tag: string }, Err, R>(
     const id = yield* validateStreamId(aggregate, streamId)
     if (asOf !== undefined && "time" in asOf) {
       const until = asOf.time.getTime()
-      return yield* foldEvents(
-        aggregate,
-        id,
-        fromScratch(aggregate.decider.initialState),
-        Number.MAX_SAFE_INTEGER,
-        (event) => event.recordedAt.getTime() <= until
-      )
+      return yield* foldEventsUntil(aggregate, id, until)
     }
     const to = asOf === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, asOf.version)
     const start = yield* startingPoint(aggregate, id, to)
-    const loaded = yield* foldEvents(aggregate, id, start, to, () => true)
+    const loaded = yield* foldEvents(aggregate, id, start, to)
     if (loaded.eventsFolded === 0 && Option.isSome(start.snapshotVersion)) {
       // No events after the snapshot: make sure the stream really reaches the snapshot's version.
       const actual = Option.getOrElse(yield* EventStore.streamVersion(id), () => 0)
       if (actual < start.version) {
-        return yield* foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to, () => true)
+        return yield* foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to)
       }
     }
     return loaded

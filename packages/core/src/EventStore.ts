@@ -191,6 +191,25 @@ export interface SubscribeOptions {
 }
 
 /**
+ * One page of a stream read for folding: only what decoding a payload needs, as parallel arrays
+ * (event `i` is `types[i]`, `schemaVersions[i]`, `data[i]` at `streamVersions[i]`), in version
+ * order, with no envelope per event. Read the full envelope of an event with `readStreamBatch`
+ * when you need it (to report an event that does not decode).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PayloadPage {
+  readonly streamVersions: ReadonlyArray<number>
+  readonly types: ReadonlyArray<string>
+  readonly schemaVersions: ReadonlyArray<number>
+  /** The parsed payloads, fresh on every read: the caller owns them. */
+  readonly data: ReadonlyArray<unknown>
+  /** Whether the stream has events after this page within the versions asked for. */
+  readonly more: boolean
+}
+
+/**
  * An event serialized for a backend: payload and metadata as JSON text.
  *
  * @since 0.1.0
@@ -238,6 +257,14 @@ export interface Backend {
     streamId: StreamId.StreamId,
     options: { readonly from: number; readonly to: number; readonly limit: number }
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreUnavailable>
+  /**
+   * One page of a stream for folding, forwards: versions `from`..`to`, at most `limit`, and
+   * whether more follow (so a fold needs no trailing empty read).
+   */
+  readonly readStreamPayloads: (
+    streamId: StreamId.StreamId,
+    options: { readonly from: number; readonly to: number; readonly limit: number }
+  ) => Effect.Effect<PayloadPage, EventStoreUnavailable>
   readonly readAll: (options: {
     readonly after: Position.Position
     readonly limit: number
@@ -289,6 +316,14 @@ export interface EventStoreShape {
     streamId: string,
     options?: { readonly from?: number; readonly to?: number; readonly limit?: number }
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, ReadError>
+  /**
+   * Reads one page of a stream forwards (versions `from`..`to`, at most `limit`, default 1,000)
+   * with only type, schema version and payload per event: the cheapest read for folding.
+   */
+  readonly readStreamPayloads: (
+    streamId: string,
+    options?: { readonly from?: number; readonly to?: number; readonly limit?: number }
+  ) => Effect.Effect<PayloadPage, ReadError>
   /** Reads the global log (encoded events) in order. */
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
   /**
@@ -390,25 +425,20 @@ const streamAttributes = (streamId: string) => ({ "facta.stream_id": streamId })
  * @category constructors
  */
 export const make = (backend: Backend): EventStoreShape => ({
+  // Plain combinators rather than Effect.gen: this runs on every append (bench/postgres.ts).
   append: (streamId, events, expected) =>
-    Effect.gen(function*() {
-      const id = yield* validateStreamId(streamId)
-      const serialized = yield* serialize(id, events)
-      const result = yield* backend.append(id, serialized, expected).pipe(
-        Effect.tapErrorTag("ConcurrencyConflict", () => Metric.increment(Metrics.conflicts))
-      )
-      yield* Metric.increment(Metrics.appends)
-      if (result.written) yield* Metric.incrementBy(Metrics.eventsAppended, serialized.length)
-      yield* Effect.annotateCurrentSpan({
-        "facta.next_expected_version": result.nextExpectedVersion,
-        "facta.written": result.written
-      })
-      return result
-    }).pipe(
+    validateStreamId(streamId).pipe(
+      Effect.flatMap((id) =>
+        Effect.flatMap(serialize(id, events), (serialized) =>
+          backend.append(id, serialized, expected).pipe(
+            Effect.tapErrorTag("ConcurrencyConflict", () => Metric.increment(Metrics.conflicts)),
+            Effect.tap((result) => recordAppend(result, serialized.length))
+          ))
+      ),
       Effect.withSpan("EventStore.append", {
         captureStackTrace: false,
         attributes: {
-          ...streamAttributes(streamId),
+          "facta.stream_id": streamId,
           "facta.expected_version": ExpectedVersion.format(expected),
           "facta.event_count": events.length
         }
@@ -443,6 +473,22 @@ export const make = (backend: Backend): EventStoreShape => ({
       ),
       Effect.tap((events) => Metric.incrementBy(Metrics.eventsRead, events.length)),
       Effect.withSpan("EventStore.readStreamBatch", {
+        captureStackTrace: false,
+        attributes: { ...streamAttributes(streamId), "facta.from": options.from ?? 1 }
+      })
+    ),
+
+  readStreamPayloads: (streamId, options = {}) =>
+    validateStreamId(streamId).pipe(
+      Effect.flatMap((id) =>
+        backend.readStreamPayloads(id, {
+          from: Math.max(1, positiveOr(options.from, 1)),
+          to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
+          limit: positiveOr(options.limit, 1_000)
+        })
+      ),
+      Effect.tap((page) => Metric.incrementBy(Metrics.eventsRead, page.types.length)),
+      Effect.withSpan("EventStore.readStreamPayloads", {
         captureStackTrace: false,
         attributes: { ...streamAttributes(streamId), "facta.from": options.from ?? 1 }
       })
@@ -484,6 +530,17 @@ export const make = (backend: Backend): EventStoreShape => ({
       })
     )
 })
+
+const recordAppend = (result: AppendResult, events: number): Effect.Effect<void> =>
+  Effect.zipRight(
+    result.written
+      ? Effect.zipRight(Metric.increment(Metrics.appends), Metric.incrementBy(Metrics.eventsAppended, events))
+      : Metric.increment(Metrics.appends),
+    Effect.annotateCurrentSpan({
+      "facta.next_expected_version": result.nextExpectedVersion,
+      "facta.written": result.written
+    })
+  )
 
 const countRead = <A>(chunk: Chunk.Chunk<A>): Effect.Effect<Chunk.Chunk<A>> =>
   Effect.as(Metric.incrementBy(Metrics.eventsRead, chunk.length), chunk)

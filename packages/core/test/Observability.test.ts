@@ -111,7 +111,7 @@ describe("observability", () => {
       const handle = byName("CommandHandler.handle")
       const load = byName("Aggregate.load")
       const append = byName("EventStore.append")
-      const read = byName("EventStore.readStreamBatch")
+      const read = byName("EventStore.readStreamPayloads")
       expect(handle?.attributes.get("facta.stream_id")).toBe(streamId)
       expect(handle?.attributes.get("facta.version")).toBe(1)
       expect(load?.attributes.get("facta.stream_id")).toBe(streamId)

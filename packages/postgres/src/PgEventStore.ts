@@ -82,6 +82,30 @@ const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
   recordedAt: row.recorded_at
 })
 
+interface PayloadRow {
+  readonly stream_version: string
+  readonly type: string
+  readonly schema_version: number
+  readonly data: unknown
+}
+
+/** The first `limit` rows as a page; a row beyond them means more follow. */
+const toPayloadPage = (rows: ReadonlyArray<PayloadRow>, limit: number): EventStore.PayloadPage => {
+  const count = Math.min(rows.length, limit)
+  const streamVersions: Array<number> = new Array(count)
+  const types: Array<string> = new Array(count)
+  const schemaVersions: Array<number> = new Array(count)
+  const data: Array<unknown> = new Array(count)
+  for (let index = 0; index < count; index++) {
+    const row = rows[index]
+    streamVersions[index] = Number(row.stream_version)
+    types[index] = row.type
+    schemaVersions[index] = row.schema_version
+    data[index] = row.data
+  }
+  return { streamVersions, types, schemaVersions, data, more: rows.length > limit }
+}
+
 interface AppendRow {
   readonly outcome: "appended" | "repeat" | "empty" | "conflict" | "duplicate"
   readonly version: string
@@ -269,6 +293,15 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         Effect.mapError(unavailable("readStream"))
       )
 
+    const readStreamPayloads: EventStore.Backend["readStreamPayloads"] = (streamId, { from, limit, to }) =>
+      // One row past the page tells whether more follow, without a trailing empty read.
+      sql<PayloadRow>`SELECT stream_version, type, schema_version, data FROM ${s}.events
+        WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
+        ORDER BY stream_version ASC LIMIT ${Math.min(limit, Number.MAX_SAFE_INTEGER - 1) + 1}`.pipe(
+        Effect.map((rows) => toPayloadPage(rows, limit)),
+        Effect.mapError(unavailable("readStream"))
+      )
+
     const filterClause = (filter: EventStore.EventFilter) =>
       sql`${filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`}
           ${filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`}`
@@ -370,7 +403,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         Effect.mapError(unavailable("countAfter"))
       )
 
-    return { append, readStream, readStreamBatch, readAll, subscribe, streamVersion, head, countAfter }
+    return { append, readStream, readStreamBatch, readStreamPayloads, readAll, subscribe, streamVersion, head, countAfter }
   })
 
 /**

@@ -184,6 +184,11 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
     yield* sql`
       CREATE INDEX projection_dead_letters_log_order
         ON ${s}.projection_dead_letters (projection, transaction_id, global_position)`
+  }),
+  "4_leaner_append_events": Effect.gen(function*() {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    yield* sql`SET LOCAL search_path TO ${sql(schema.name)}`
+    yield* sql.unsafe(leanerAppendFunction)
   })
 })
 
@@ -343,6 +348,104 @@ BEGIN
   SELECT max(global_position) INTO v_last FROM inserted;
   PERFORM pg_notify(p_channel, v_last::text);
   RETURN QUERY SELECT 'appended', v_current + v_count, v_last, pg_current_xact_id()::text, NULL::text;
+END;
+$$`
+
+/**
+ * Migration 3's `append_events`: the same outcomes as the first, for less server work per append
+ * (measured with pgbench at 16 connections): the "is any id recorded?" probe runs inline and
+ * calls `repeat_outcome` only when it finds one; an append that expects a new stream creates it
+ * straight away and takes the locking path only when it already exists; the insert notifies in
+ * the same statement; the result is returned without another query.
+ */
+const leanerAppendFunction = `
+CREATE OR REPLACE FUNCTION append_events(
+  p_stream_id text,
+  p_expected text,
+  p_expected_version bigint,
+  p_event_ids uuid[],
+  p_types text[],
+  p_schema_versions integer[],
+  p_data jsonb[],
+  p_metadata jsonb[],
+  p_channel text
+) RETURNS TABLE (outcome text, version bigint, last_position bigint, last_transaction_id text, detail text)
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+  v_count integer := coalesce(array_length(p_event_ids, 1), 0);
+  v_current bigint;
+  v_created boolean := false;
+BEGIN
+  IF v_count > 0 AND EXISTS (SELECT 1 FROM events e WHERE e.event_id = ANY (p_event_ids)) THEN
+    RETURN QUERY SELECT * FROM repeat_outcome(p_stream_id, p_expected, p_expected_version, p_event_ids);
+    IF FOUND THEN
+      RETURN;
+    END IF;
+  END IF;
+
+  IF v_count > 0 AND (p_expected = 'no_stream' OR (p_expected = 'exact' AND p_expected_version = 0)) THEN
+    INSERT INTO streams AS s (stream_id, version) VALUES (p_stream_id, v_count) ON CONFLICT (stream_id) DO NOTHING;
+    v_created := FOUND;
+  END IF;
+  IF v_created THEN
+    v_current := 0;
+  ELSE
+    SELECT s.version INTO v_current FROM streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+    IF NOT FOUND THEN
+      v_current := 0;
+    END IF;
+    IF NOT version_satisfies(p_expected, p_expected_version, v_current) THEN
+      IF v_count > 0 THEN
+        RETURN QUERY SELECT * FROM repeat_outcome(p_stream_id, p_expected, p_expected_version, p_event_ids);
+        IF FOUND THEN
+          RETURN;
+        END IF;
+      END IF;
+      RETURN QUERY SELECT 'conflict', v_current, 0::bigint, '0', NULL::text;
+      RETURN;
+    END IF;
+    IF v_count = 0 THEN
+      RETURN QUERY SELECT 'empty', v_current,
+        coalesce((SELECT e.global_position FROM events e WHERE e.stream_id = p_stream_id AND e.stream_version = v_current), 0),
+        coalesce((SELECT e.transaction_id::text FROM events e WHERE e.stream_id = p_stream_id AND e.stream_version = v_current), '0'),
+        NULL::text;
+      RETURN;
+    END IF;
+    IF v_current = 0 THEN
+      INSERT INTO streams AS s (stream_id, version) VALUES (p_stream_id, v_count) ON CONFLICT (stream_id) DO NOTHING;
+      IF NOT FOUND THEN
+        SELECT s.version INTO v_current FROM streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+        IF NOT version_satisfies(p_expected, p_expected_version, v_current) THEN
+          RETURN QUERY SELECT * FROM repeat_outcome(p_stream_id, p_expected, p_expected_version, p_event_ids);
+          IF FOUND THEN
+            RETURN;
+          END IF;
+          RETURN QUERY SELECT 'conflict', v_current, 0::bigint, '0', NULL::text;
+          RETURN;
+        END IF;
+        UPDATE streams s SET version = v_current + v_count, updated_at = now() WHERE s.stream_id = p_stream_id;
+      END IF;
+    ELSE
+      UPDATE streams s SET version = v_current + v_count, updated_at = now() WHERE s.stream_id = p_stream_id;
+    END IF;
+  END IF;
+
+  WITH inserted AS (
+    INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
+    SELECT p_stream_id, v_current + u.ord, u.event_id, u.type, u.schema_version, u.data, u.metadata
+      FROM unnest(p_event_ids, p_types, p_schema_versions, p_data, p_metadata)
+           WITH ORDINALITY AS u(event_id, type, schema_version, data, metadata, ord)
+     ORDER BY u.ord
+    RETURNING global_position
+  ), last AS (SELECT max(global_position) AS position FROM inserted)
+  SELECT last.position INTO last_position FROM last, pg_notify(p_channel, last.position::text);
+  outcome := 'appended';
+  version := v_current + v_count;
+  last_transaction_id := pg_current_xact_id()::text;
+  detail := NULL;
+  RETURN NEXT;
 END;
 $$`
 

@@ -1,5 +1,5 @@
 import type * as PgClient from "@effect/sql-pg/PgClient"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { CheckpointStore, EventStore, ExpectedVersion, Position, ProjectionStore, SnapshotStore } from "@facta/core"
 import * as Migrator from "@effect/sql/Migrator"
 import { PgCheckpointStore, PgEventStore, PgProjectionStore, PgSchema, PgSnapshotStore, PgStore } from "@facta/postgres"
@@ -57,13 +57,15 @@ describe("PgSchema migrations", () => {
       expect(ran).toEqual([[
         [1, "create_streams_and_events"],
         [2, "create_snapshots_and_checkpoints"],
-        [3, "create_projection_leases_and_dead_letters"]
+        [3, "create_projection_leases_and_dead_letters"],
+        [4, "leaner_append_events"]
       ]])
       expect(results.filter((result) => result.length === 0)).toHaveLength(3)
       expect(yield* recordedMigrations(schema.name)).toEqual([
         { migration_id: 1, copies: "1" },
         { migration_id: 2, copies: "1" },
-        { migration_id: 3, copies: "1" }
+        { migration_id: 3, copies: "1" },
+        { migration_id: 4, copies: "1" }
       ])
 
       // Migrating again is a no-op that leaves data in place.
@@ -75,7 +77,8 @@ describe("PgSchema migrations", () => {
       expect(yield* recordedMigrations(schema.name)).toEqual([
         { migration_id: 1, copies: "1" },
         { migration_id: 2, copies: "1" },
-        { migration_id: 3, copies: "1" }
+        { migration_id: 3, copies: "1" },
+        { migration_id: 4, copies: "1" }
       ])
       const raw = yield* connect()
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
@@ -108,7 +111,8 @@ describe("PgSchema migrations", () => {
         PgEventStore.layer({ schema: schema.name, migrate: false }).pipe(Layer.provide(Layer.succeedContext(client)))
       )
       expect(yield* Effect.provide(PgSchema.migrate(schema), client)).toEqual([
-        [3, "create_projection_leases_and_dead_letters"]
+        [3, "create_projection_leases_and_dead_letters"],
+        [4, "leaner_append_events"]
       ])
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
       const columns = yield* query<{ readonly table_name: string; readonly column_name: string; readonly data_type: string }>(
@@ -168,8 +172,60 @@ describe("PgSchema migrations", () => {
       expect(yield* recordedMigrations(schema)).toEqual([
         { migration_id: 1, copies: "1" },
         { migration_id: 2, copies: "1" },
-        { migration_id: 3, copies: "1" }
+        { migration_id: 3, copies: "1" },
+        { migration_id: 4, copies: "1" }
       ])
+    }))
+
+  it.scoped("a store migrated before migration 3 keeps its streams and appends the same way after it", () =>
+    Effect.gen(function*() {
+      const schema = PgSchema.make(uniqueSchemaName()).pipe(Either.getOrThrow)
+      yield* dropOnClose(schema.name)
+      const client = yield* Layer.build(clientLayer(2))
+      const { "1_create_streams_and_events": first, "2_create_snapshots_and_checkpoints": second } = PgSchema.migrations(schema)
+      const raw = yield* connect()
+      yield* Effect.provide(
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql.withTransaction(Effect.gen(function*() {
+            yield* sql.unsafe(`CREATE SCHEMA "${schema.name}"`)
+            yield* first
+            yield* second
+            yield* sql.unsafe(
+              `CREATE TABLE "${schema.name}".facta_migrations (migration_id integer PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(), name text NOT NULL)`
+            )
+            yield* sql.unsafe(
+              `INSERT INTO "${schema.name}".facta_migrations (migration_id, name) VALUES (1, 'create_streams_and_events'), (2, 'create_snapshots_and_checkpoints')`
+            )
+          }))),
+        client
+      )
+      const before = yield* Effect.provide(Layer.build(PgEventStore.layer({ schema: schema.name, migrate: false })), client)
+      const old = `thing-${crypto.randomUUID()}`
+      const firstEvent = event({ n: 1 })
+      yield* Effect.provide(EventStore.append(old, [firstEvent], ExpectedVersion.NoStream), before)
+
+      const after = yield* Effect.provide(Layer.build(PgEventStore.layer({ schema: schema.name })), client)
+      expect(yield* recordedMigrations(schema.name)).toEqual([
+        { migration_id: 1, copies: "1" },
+        { migration_id: 2, copies: "1" },
+        { migration_id: 3, copies: "1" },
+        { migration_id: 4, copies: "1" }
+      ])
+      const append = (streamId: string, events: ReadonlyArray<ReturnType<typeof event>>, expected: ExpectedVersion.ExpectedVersion) =>
+        Effect.provide(Effect.either(EventStore.append(streamId, events, expected)), after)
+      // The repeat of the append made before the upgrade is still recognized.
+      expect(yield* append(old, [firstEvent], ExpectedVersion.NoStream)).toMatchObject({ right: { written: false, nextExpectedVersion: 1 } })
+      expect(yield* append(old, [event({ n: 2 })], ExpectedVersion.NoStream)).toMatchObject({ left: { _tag: "ConcurrencyConflict", actual: 1 } })
+      expect(yield* append(old, [event({ n: 2 })], ExpectedVersion.Exact(0))).toMatchObject({ left: { _tag: "ConcurrencyConflict", actual: 1 } })
+      expect(yield* append(old, [event({ n: 2 })], ExpectedVersion.Exact(1))).toMatchObject({ right: { written: true, nextExpectedVersion: 2 } })
+      const fresh = `thing-${crypto.randomUUID()}`
+      expect(yield* append(fresh, [event({ n: 1 }), event({ n: 2 })], ExpectedVersion.Exact(0))).toMatchObject({ right: { written: true, nextExpectedVersion: 2 } })
+      expect(yield* append(fresh, [], ExpectedVersion.Exact(2))).toMatchObject({ right: { written: false, nextExpectedVersion: 2 } })
+      const versions = yield* query<{ readonly stream_id: string; readonly version: string }>(
+        raw,
+        `SELECT stream_id, version::text AS version FROM "${schema.name}".streams ORDER BY version`
+      )
+      expect(versions.map((row) => row.version)).toEqual(["2", "2"])
     }))
 
   it.scoped("migrate: false on a fresh schema fails every operation with a typed error and creates nothing", () =>

@@ -61,21 +61,26 @@ const compileTypeLiteral = (
   injected: { readonly name: string; readonly value: unknown } | undefined
 ): Check | undefined => {
   if (ast.indexSignatures.length > 0) return undefined
-  const properties: Array<readonly [name: string, check: Check]> = []
+  // Parallel arrays and an indexed loop: this runs once per property of every event folded.
+  const names: Array<string> = []
+  const checks: Array<Check> = []
   for (const signature of ast.propertySignatures) {
     if (signature.isOptional || typeof signature.name !== "string") return undefined
     const check = compileAst(signature.type)
     if (check === undefined) return undefined
-    properties.push([signature.name, check])
+    names.push(signature.name)
+    checks.push(check)
   }
-  const injectedName = injected?.name
+  const injectedAt = injected === undefined ? -1 : names.indexOf(injected.name)
   const injectedValue = injected?.value
+  const count = names.length
   return (input) => {
     if (typeof input !== "object" || input === null || Array.isArray(input)) return invalid
     const record = input as Record<string, unknown>
     const out: Record<string, unknown> = {}
-    for (const [name, check] of properties) {
-      const value = check(name === injectedName ? injectedValue : record[name])
+    for (let index = 0; index < count; index++) {
+      const name = names[index]
+      const value = checks[index](index === injectedAt ? injectedValue : record[name])
       if (value === invalid) return invalid
       out[name] = value
     }

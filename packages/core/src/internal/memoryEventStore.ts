@@ -212,6 +212,27 @@ export const makeMemoryBackend = (
       return out
     })
 
+  const readStreamPayloads: Backend["readStreamPayloads"] = (streamId, { from, limit, to }) =>
+    Effect.sync(() => {
+      const stream = streams.get(streamId)
+      const start = from - 1
+      const last = stream === undefined ? 0 : Math.min(to, stream.length)
+      const end = Math.min(last, start + limit)
+      const count = Math.max(0, end - start)
+      const streamVersions: Array<number> = new Array(count)
+      const types: Array<string> = new Array(count)
+      const schemaVersions: Array<number> = new Array(count)
+      const data: Array<unknown> = new Array(count)
+      for (let index = 0; index < count; index++) {
+        const stored = stream![start + index]
+        streamVersions[index] = stored.streamVersion
+        types[index] = stored.type
+        schemaVersions[index] = stored.schemaVersion
+        data[index] = JSON.parse(stored.data)
+      }
+      return { streamVersions, types, schemaVersions, data, more: end < last }
+    })
+
   /** Up to `limit` events after `after` that pass `filter`, taken from the log as it is now. */
   const readAfter = (after: Position.Position, limit: number, filter: EventFilter): Array<RecordedEvent> => {
     const out: Array<RecordedEvent> = []
@@ -264,5 +285,5 @@ export const makeMemoryBackend = (
       return count
     })
 
-  return { append, readStream, readStreamBatch, readAll, subscribe, streamVersion, head: headOf, countAfter }
+  return { append, readStream, readStreamBatch, readStreamPayloads, readAll, subscribe, streamVersion, head: headOf, countAfter }
 })

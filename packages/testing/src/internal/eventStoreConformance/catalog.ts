@@ -1,5 +1,5 @@
 import type { RecordedEvent } from "@facta/core"
-import { EventCatalog, EventStore, ExpectedVersion } from "@facta/core"
+import { Aggregate, EventCatalog, EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
 import { Effect, Either, Fiber, Schema, Stream } from "effect"
 import type { Suite } from "./fixtures.js"
@@ -222,6 +222,53 @@ export const catalogCases = ({ settings, test }: Suite) =>
           type
         })
         expect([...error.knownTypes].sort()).toEqual(["ItemAdded", "OrderPlaced"])
+      }))
+
+    test("Aggregate.load decodes every past version and names an event that does not decode", () =>
+      Effect.gen(function*() {
+        const category = uniqueCategory()
+        const Items = Aggregate.make({
+          category,
+          catalog: TestCatalog,
+          decider: {
+            initialState: [] as ReadonlyArray<TestEvent>,
+            decide: () => Effect.succeed([]),
+            evolve: (state: ReadonlyArray<TestEvent>, event: TestEvent) => [...state, event]
+          }
+        })
+        const healthy = streamIn(category)
+        yield* storeHistory(healthy)
+        const loaded = yield* Aggregate.load(Items, healthy)
+        expect(loaded).toMatchObject({ version: history.length, eventsFolded: history.length })
+        expect(loaded.state).toEqual(history.map(({ current }) => current))
+
+        const broken = streamIn(category)
+        const bad = newEvent("ItemAdded", { sku: 42, quantity: 1, unit: "piece", label: "x" }, { schemaVersion: 3 })
+        const mystery = newEvent(uniqueType("Mystery"), {})
+        yield* EventStore.append(broken, [fresh(history[0].stored), bad], ExpectedVersion.NoStream)
+        const [, recordedBad] = yield* readStream(broken)
+        const error = yield* expectFailure(Aggregate.load(Items, broken), "EventDecodeError")
+        expect(error).toMatchObject({
+          streamId: broken,
+          streamVersion: 2,
+          globalPosition: recordedBad.globalPosition,
+          eventId: bad.eventId,
+          type: "ItemAdded",
+          schemaVersion: 3
+        })
+        expect(error.issue).toContain("Expected string, actual 42")
+        expect((yield* Aggregate.load(Items, broken, { version: 1 })).state).toEqual([history[0].current])
+        const mysterious = streamIn(category)
+        yield* EventStore.append(mysterious, [fresh(history[0].stored), mystery], ExpectedVersion.NoStream)
+        const [, recordedMystery] = yield* readStream(mysterious)
+        const unknown = yield* expectFailure(Aggregate.load(Items, mysterious), "UnknownEventType")
+        expect(unknown).toMatchObject({
+          streamId: mysterious,
+          streamVersion: 2,
+          globalPosition: recordedMystery.globalPosition,
+          eventId: mystery.eventId,
+          type: mystery.type
+        })
       }))
 
     test("events that fail to decode stay stored exactly as written", () =>

@@ -2,7 +2,7 @@ import { EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import type { Suite } from "./fixtures.js"
-import { idsOf, newEvents, range, readStream, seed, uniqueStream, versionsOf } from "./fixtures.js"
+import { idsOf, newEvent, newEvents, range, readStream, seed, uniqueStream, versionsOf } from "./fixtures.js"
 
 /** A stream at version 10, and a way to read its versions. */
 const tenEvents = Effect.gen(function*() {
@@ -98,6 +98,72 @@ export const readStreamCases = ({ settings, test }: Suite) => {
         expect(forwards.map((event) => (event.data as { n: number }).n)).toEqual(range(1, total))
         const backwards = yield* readStream(streamId, { direction: "backwards" })
         expect(versionsOf(backwards)).toEqual(range(1, total).reverse())
+      }))
+  })
+
+  describe("readStreamPayloads", () => {
+    /** A page's events as `[version, type, schema version, payload]`, and whether more follow. */
+    const payloads = (streamId: string, options?: { readonly from?: number; readonly to?: number; readonly limit?: number }) =>
+      Effect.flatMap(EventStore.EventStore, (store) => store.readStreamPayloads(streamId, options)).pipe(
+        Effect.map((page) => ({
+          versions: [...page.streamVersions],
+          more: page.more,
+          events: page.types.map((type, index) => [page.streamVersions[index], type, page.schemaVersions[index], page.data[index]])
+        }))
+      )
+
+    test("reads an absent stream as an empty last page", () =>
+      Effect.gen(function*() {
+        expect(yield* payloads(uniqueStream())).toEqual({ versions: [], more: false, events: [] })
+      }))
+
+    test("gives each event's version, type, schema version and payload, as readStream does", () =>
+      Effect.gen(function*() {
+        const streamId = uniqueStream()
+        const appended = [
+          ...newEvents(3),
+          newEvent("Other", { nested: { list: [1, "two", null] } }, { schemaVersion: 4 }),
+          newEvent("Plain", ["an", "array"]),
+          newEvent("Plain", "text")
+        ]
+        yield* EventStore.append(streamId, appended, ExpectedVersion.NoStream)
+        const recorded = yield* readStream(streamId)
+        const page = yield* payloads(streamId)
+        expect(page.more).toBe(false)
+        expect(page.events).toEqual(recorded.map((event) => [event.streamVersion, event.type, event.schemaVersion, event.data]))
+      }))
+
+    test("bounds pages by from, to and limit, and says whether more events follow within the bounds", () =>
+      Effect.gen(function*() {
+        const streamId = uniqueStream()
+        yield* seed(streamId, 10)
+        const page = (options: { readonly from?: number; readonly to?: number; readonly limit?: number }) =>
+          Effect.map(payloads(streamId, options), ({ more, versions }) => ({ versions, more }))
+        expect(yield* page({})).toEqual({ versions: range(1, 10), more: false })
+        expect(yield* page({ limit: 4 })).toEqual({ versions: [1, 2, 3, 4], more: true })
+        expect(yield* page({ from: 5, limit: 4 })).toEqual({ versions: [5, 6, 7, 8], more: true })
+        expect(yield* page({ from: 7, limit: 4 })).toEqual({ versions: [7, 8, 9, 10], more: false })
+        expect(yield* page({ from: 9, limit: 4 })).toEqual({ versions: [9, 10], more: false })
+        expect(yield* page({ from: 3, to: 6, limit: 4 })).toEqual({ versions: [3, 4, 5, 6], more: false })
+        expect(yield* page({ from: 3, to: 7, limit: 4 })).toEqual({ versions: [3, 4, 5, 6], more: true })
+        expect(yield* page({ from: 11 })).toEqual({ versions: [], more: false })
+        expect(yield* page({ from: 7, to: 3 })).toEqual({ versions: [], more: false })
+        expect(yield* page({ from: 10, limit: 0 })).toEqual({ versions: [], more: true })
+      }))
+
+    test("hands out fresh payloads on every read", () =>
+      Effect.gen(function*() {
+        const streamId = uniqueStream()
+        yield* EventStore.append(streamId, [newEvent("Happened", { n: 1 })], ExpectedVersion.NoStream)
+        const first = yield* Effect.flatMap(EventStore.EventStore, (store) => store.readStreamPayloads(streamId))
+        ;(first.data[0] as { n: number }).n = 99
+        expect((yield* payloads(streamId)).events).toEqual([[1, "Happened", 1, { n: 1 }]])
+      }))
+
+    test("rejects an invalid stream id", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Effect.flatMap(EventStore.EventStore, (store) => store.readStreamPayloads("")))
+        expect(error._tag).toBe("InvalidStreamId")
       }))
   })
 

@@ -4,7 +4,7 @@
  * dispatcher refuses, a tenant refused another tenant's job, then the job view (PostgreSQL,
  * per tenant) and one job's history.
  *
- * The read model lives in the Postgres schema `facta_example_jobs`; ids get a per-run suffix
+ * The read model lives in a fresh Postgres schema, dropped at the end; ids get a per-run suffix
  * (removed from what is printed) so the tour can run again on the same database and print the
  * same lines.
  *
@@ -18,7 +18,8 @@ import * as JobApi from "./JobApi.js"
 import * as JobHistory from "./JobHistory.js"
 import * as JobViews from "./JobViews.js"
 
-const readModelSchema = "facta_example_jobs"
+/** A fresh schema per run, dropped when the tour ends. */
+const readModelSchema = `jobs_tour_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
 
 /**
  * Runs the jobs tour and prints what happens.
@@ -71,7 +72,8 @@ export const tour: Effect.Effect<
   yield* JobViews.migrate(readModelSchema)
   const views = yield* ProjectionRunner.waitForCatchUp(JobViews.name).pipe(
     Effect.zipRight(Effect.forEach([acme, globex], (tenant) => JobViews.list(readModelSchema, tenant))),
-    Effect.provide(ProjectionRunner.layer([JobViews.projection(readModelSchema)]))
+    Effect.provide(ProjectionRunner.layer([JobViews.projection(readModelSchema)])),
+    Effect.ensuring(Effect.ignore(sql`DROP SCHEMA IF EXISTS ${sql(readModelSchema)} CASCADE`))
   )
   for (const view of views.flat()) {
     const finished = view.finished ? ", finished" : ""

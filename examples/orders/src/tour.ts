@@ -3,7 +3,7 @@
  * cancelled (a compensating event), rejected commands, an order from the first release whose
  * `ItemAdded` v1 events are upcast on read, and the order list kept in PostgreSQL.
  *
- * The read model lives in the Postgres schema `facta_example_orders`; ids get a per-run suffix
+ * The read model lives in a fresh Postgres schema, dropped at the end; ids get a per-run suffix
  * (never printed) so the tour can run again on the same database and print the same lines.
  *
  * @since 0.1.0
@@ -16,7 +16,8 @@ import type { OrderCommand, OrderState } from "./Order.js"
 import { Order, totalCents } from "./Order.js"
 import * as OrderList from "./OrderList.js"
 
-const readModelSchema = "facta_example_orders"
+/** A fresh schema per run, dropped when the tour ends. */
+const readModelSchema = `orders_tour_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
 
 const euros = (cents: number) => `€${(cents / 100).toFixed(2)}`
 
@@ -97,7 +98,8 @@ export const tour: Effect.Effect<
   yield* OrderList.migrate(readModelSchema)
   const rows = yield* ProjectionRunner.waitForCatchUp(OrderList.name).pipe(
     Effect.zipRight(OrderList.list(readModelSchema, { customerId: customer })),
-    Effect.provide(ProjectionRunner.layer([OrderList.projection(readModelSchema)]))
+    Effect.provide(ProjectionRunner.layer([OrderList.projection(readModelSchema)])),
+    Effect.ensuring(Effect.ignore(sql`DROP SCHEMA IF EXISTS ${sql(readModelSchema)} CASCADE`))
   )
   for (const [index, row] of rows.entries()) {
     const label = ["A", "B", "C"][index] ?? "?"

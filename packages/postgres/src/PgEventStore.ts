@@ -17,10 +17,11 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Statement as SqlStatement } from "@effect/sql/Statement"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { RecordedEvent, StreamId } from "@facta/core"
+import type { RecordedEvent } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
 import type { Scope } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
+import { type EventRow, toRecorded } from "./internal/eventRow.js"
 import * as PgSchema from "./PgSchema.js"
 
 /**
@@ -55,32 +56,6 @@ export interface Options<Inline extends ReadonlyArray<Projection.Any> = Readonly
  * @category errors
  */
 export type MakeError = PgSchema.InvalidSchemaName | PgSchema.MigrationFailed
-
-interface EventRow {
-  readonly global_position: string
-  readonly transaction_id_text: string
-  readonly stream_id: string
-  readonly stream_version: string
-  readonly event_id_text: string
-  readonly type: string
-  readonly schema_version: number
-  readonly data: unknown
-  readonly metadata: RecordedEvent.EventMetadata
-  readonly recorded_at: Date
-}
-
-const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
-  eventId: row.event_id_text,
-  streamId: row.stream_id as StreamId.StreamId,
-  streamVersion: Number(row.stream_version),
-  globalPosition: BigInt(row.global_position),
-  transactionId: BigInt(row.transaction_id_text),
-  type: row.type,
-  schemaVersion: row.schema_version,
-  data: row.data,
-  metadata: row.metadata,
-  recordedAt: row.recorded_at
-})
 
 interface PayloadRow {
   readonly stream_version: string

@@ -15,42 +15,21 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
-import type { RecordedEvent, StreamId } from "@facta/core"
 import { ProjectionStore } from "@facta/core"
 import type { Duration } from "effect"
 import { Duration as Durations, Effect, Layer, Option } from "effect"
+import { type EventRow, toRecorded } from "./internal/eventRow.js"
 import * as PgSchema from "./PgSchema.js"
 
-interface ParkedRow {
+interface ParkedRow extends EventRow {
   readonly projection: string
-  readonly event_id_text: string
-  readonly stream_id: string
-  readonly stream_version: string
-  readonly global_position: string
-  readonly transaction_id_text: string
-  readonly type: string
-  readonly schema_version: number
-  readonly data: unknown
-  readonly metadata: RecordedEvent.EventMetadata
-  readonly recorded_at: Date
   readonly reason: string
   readonly parked_at: Date
 }
 
 const toParked = (row: ParkedRow): ProjectionStore.ParkedEvent => ({
   projection: row.projection,
-  event: {
-    eventId: row.event_id_text,
-    streamId: row.stream_id as StreamId.StreamId,
-    streamVersion: Number(row.stream_version),
-    globalPosition: BigInt(row.global_position),
-    transactionId: BigInt(row.transaction_id_text),
-    type: row.type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-    recordedAt: row.recorded_at
-  },
+  event: toRecorded(row),
   reason: row.reason,
   parkedAt: row.parked_at
 })

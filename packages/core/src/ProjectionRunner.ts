@@ -452,21 +452,19 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
     const follow = (slot: Slot, lease: ProjectionStore.Lease) =>
       Effect.gen(function*() {
         const { batchSize, filter, name } = slot.projection
-        // Live once nothing committed is left to read: a short batch says so; after a full one, ask.
-        const caughtUpAt = (position: Option.Option<Position.Position>) =>
-          Effect.map(store.head(filter), (head) =>
-            Option.isNone(head) || (Option.isSome(position) && Position.order(position.value, head.value) >= 0))
+        // Catching up means reading what was committed when it started (its head then); live
+        // from there on, or as soon as a short batch says nothing is left. `lag` tells the rest.
         const checkpoint = yield* checkpoints.load(name)
-        const caughtUp = yield* caughtUpAt(checkpoint)
-        yield* setStatus(slot, { state: caughtUp ? "live" : "catching-up", checkpoint })
+        const target = yield* store.head(filter)
+        const reached = (position: Option.Option<Position.Position>) =>
+          Option.isNone(target) || (Option.isSome(position) && Position.order(position.value, target.value) >= 0)
+        let live = reached(checkpoint)
+        yield* setStatus(slot, { state: live ? "live" : "catching-up", checkpoint })
         yield* store.subscribe({ after: Option.getOrElse(checkpoint, () => Position.start), filter, batchSize }).pipe(
-          Stream.runForEachChunk((events) =>
-            Effect.gen(function*() {
-              const live = events.length < batchSize ||
-                (yield* caughtUpAt(Option.map(Chunk.last(events), Position.of)))
-              yield* handleBatch(slot, lease, events, live ? "live" : "catching-up")
-            })
-          )
+          Stream.runForEachChunk((events) => {
+            live ||= events.length < batchSize || reached(Option.map(Chunk.last(events), Position.of))
+            return handleBatch(slot, lease, events, live ? "live" : "catching-up")
+          })
         )
       })
 

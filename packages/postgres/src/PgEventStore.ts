@@ -340,20 +340,21 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       )
 
     // Committed events only (this statement's snapshot), whether or not a reader can pass them yet.
-    // One backward index scan per type (or category), so a rare type does not sort the whole log.
+    // One backward index scan per category (or, without categories, per type), so a rare filter
+    // does not sort the whole log; categories first, as a projection's types usually live in them.
     const head: EventStore.Backend["head"] = (filter) => {
       const last = (condition: SqlStatement<unknown>) =>
         sql`SELECT transaction_id, global_position FROM ${s}.events WHERE ${condition}
              ORDER BY transaction_id DESC, global_position DESC LIMIT 1`
-      const query = filter.types !== undefined
-        ? sql`SELECT last.* FROM unnest(${filter.types}::text[]) AS wanted(type), LATERAL (${
-          last(sql`type = wanted.type ${
-            filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`
+      const query = filter.categories !== undefined
+        ? sql`SELECT last.* FROM unnest(${filter.categories}::text[]) AS wanted(category), LATERAL (${
+          last(sql`category = wanted.category ${
+            filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`
           }`)
         }) AS last`
-        : filter.categories !== undefined
-        ? sql`SELECT last.* FROM unnest(${filter.categories}::text[]) AS wanted(category), LATERAL (${
-          last(sql`category = wanted.category`)
+        : filter.types !== undefined
+        ? sql`SELECT last.* FROM unnest(${filter.types}::text[]) AS wanted(type), LATERAL (${
+          last(sql`type = wanted.type`)
         }) AS last`
         : last(sql`true`)
       return sql<{ readonly transaction_id: string; readonly global_position: string }>`

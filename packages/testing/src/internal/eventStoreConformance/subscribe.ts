@@ -117,6 +117,39 @@ export const subscribeCases = ({ settings, test }: Suite) =>
         expect(received.every((event) => event.type === wanted && event.streamId === streamId)).toBe(true)
       }))
 
+    test("in small batches, a filter over several categories and types (some named twice) delivers the log order once", () =>
+      Effect.gen(function*() {
+        const [home, away, other] = [uniqueCategory(), uniqueCategory(), uniqueCategory()]
+        const [a, b, c] = [uniqueType("A"), uniqueType("B"), uniqueType("C")]
+        // Interleaved appends of 1 to 3 events, so batches cut through transactions and types.
+        for (let round = 0; round < 12; round++) {
+          const category = [home, away, other][round % 3]
+          const events = range(1, 1 + (round % 3)).map((n) => newEvent([a, b, c][(round + n) % 3]))
+          yield* EventStore.append(streamIn(category), events, ExpectedVersion.NoStream)
+        }
+        const log = (yield* collect(EventStore.readAll({ filter: { categories: [home, away, other] } })))
+        const expectFiltered = (keep: (event: RecordedEvent.RecordedEvent) => boolean, filter: EventStore.EventFilter) =>
+          Effect.gen(function*() {
+            const logged = log.filter(keep)
+            const received = yield* EventStore.subscribe({ filter, batchSize: 2 }).pipe(
+              Stream.take(logged.length),
+              collect,
+              within(settings, `${logged.length} events of a filtered subscription`)
+            )
+            expectSameEvents(received, logged)
+          })
+        yield* expectFiltered((e) => [a, b].includes(e.type), { categories: [home, away, other, home], types: [a, b, a] })
+        yield* expectFiltered((e) => !e.streamId.startsWith(other), { categories: [away, home, away] })
+        const typed = (yield* collect(EventStore.readAll({ filter: { types: [c, b] } })))
+        expect(typed.every((e) => e.type === b || e.type === c)).toBe(true)
+        const received = yield* EventStore.subscribe({ filter: { types: [c, b, c] }, batchSize: 3 }).pipe(
+          Stream.take(typed.length),
+          collect,
+          within(settings, `${typed.length} events of a typed subscription`)
+        )
+        expectSameEvents(received, typed)
+      }))
+
     test("delivers every event of concurrent writers exactly once, in log order", () =>
       Effect.gen(function*() {
         const category = uniqueCategory()

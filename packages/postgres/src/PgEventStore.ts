@@ -107,9 +107,6 @@ type AppendFailure = EventStore.ConcurrencyConflict | EventStore.DuplicateEventI
 const isUniqueViolation = (error: SqlError): boolean =>
   typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "23505"
 
-/** A filter's names once each: a name listed twice must not read its events twice. */
-const distinct = (names: ReadonlyArray<string>): ReadonlyArray<string> => [...new Set(names)]
-
 const isUniqueSqlError = (error: unknown): error is SqlError => error instanceof SqlError && isUniqueViolation(error)
 
 /**
@@ -284,40 +281,14 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       sql`${filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`}
           ${filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`}`
 
-    /**
-     * Up to `limit` committed events after `after`, in log order, never past an open transaction.
-     * A filtered read takes the first `limit` positions of each category (or, without
-     * categories, of each type) from its own index, already in log order, merges them and
-     * fetches the rows of the first `limit`: a page costs about `limit` index entries per
-     * category or type, whatever the log holds after it. (One query with `type = ANY(…)` may sort
-     * every matching row left in the log for each page.) The read horizon is the statement's
-     * snapshot, the same in every branch.
-     */
-    const readAfter = (after: Position.Position, limit: number, filter: EventStore.EventFilter) => {
-      const unread = sql`(transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${
-        String(after.globalPosition)
-      }::bigint) AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`
-      const firstPositions = (condition: SqlStatement<unknown>) =>
-        sql`SELECT transaction_id, global_position FROM ${s}.events WHERE ${unread} AND ${condition}
-             ORDER BY transaction_id, global_position LIMIT ${limit}`
-      const page = (wanted: SqlStatement<unknown>, condition: SqlStatement<unknown>) =>
-        sql<EventRow>`SELECT ${columns} FROM ${s}.events WHERE global_position IN (
-            SELECT first.global_position FROM ${wanted}, LATERAL (${firstPositions(condition)}) AS first
-             ORDER BY first.transaction_id, first.global_position LIMIT ${limit})
-          ORDER BY transaction_id, global_position`
-      const query = filter.categories !== undefined
-        ? page(
-          sql`unnest(${distinct(filter.categories)}::text[]) AS wanted(name)`,
-          sql`category = wanted.name ${
-            filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`
-          }`
-        )
-        : filter.types !== undefined
-        ? page(sql`unnest(${distinct(filter.types)}::text[]) AS wanted(name)`, sql`type = wanted.name`)
-        : sql<EventRow>`SELECT ${columns} FROM ${s}.events WHERE ${unread}
-            ORDER BY transaction_id, global_position LIMIT ${limit}`
-      return Effect.map(query, (rows) => rows.map(toRecorded))
-    }
+    /** Up to `limit` committed events after `after`, in log order, never past an open transaction. */
+    const readAfter = (after: Position.Position, limit: number, filter: EventStore.EventFilter) =>
+      sql<EventRow>`SELECT ${columns} FROM ${s}.events
+        WHERE (transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.globalPosition)}::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${filterClause(filter)}
+        ORDER BY transaction_id, global_position
+        LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toRecorded)))
 
     const readAll: EventStore.Backend["readAll"] = ({ after, filter, limit }) =>
       Stream.paginateChunkEffect({ after, remaining: limit }, (cursor) => {

@@ -15,7 +15,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { SqlError } from "@effect/sql/SqlError"
-import type { Statement as SqlStatement } from "@effect/sql/Statement"
+import type { Fragment } from "@effect/sql/Statement"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { RecordedEvent } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
@@ -106,6 +106,9 @@ type AppendFailure = EventStore.ConcurrencyConflict | EventStore.DuplicateEventI
 
 const isUniqueViolation = (error: SqlError): boolean =>
   typeof error.cause === "object" && error.cause !== null && "code" in error.cause && error.cause.code === "23505"
+
+/** A filter's names once each: a name listed twice must not read its events twice. */
+const distinct = (names: ReadonlyArray<string>): ReadonlyArray<string> => [...new Set(names)]
 
 const isUniqueSqlError = (error: unknown): error is SqlError => error instanceof SqlError && isUniqueViolation(error)
 
@@ -281,7 +284,12 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       sql`${filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`}
           ${filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`}`
 
-    /** Up to `limit` committed events after `after`, in log order, never past an open transaction. */
+    /**
+     * Up to `limit` committed events after `after`, in log order, never past an open transaction.
+     * With fresh statistics the planner walks the log-order index and filters; without them
+     * (a table just bulk-loaded, before autovacuum's ANALYZE) a filtered page may sort every
+     * matching event left in the log.
+     */
     const readAfter = (after: Position.Position, limit: number, filter: EventStore.EventFilter) =>
       sql<EventRow>`SELECT ${columns} FROM ${s}.events
         WHERE (transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.globalPosition)}::bigint)
@@ -340,23 +348,20 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       )
 
     // Committed events only (this statement's snapshot), whether or not a reader can pass them yet.
-    // One backward index scan per category (or, without categories, per type), so a rare filter
-    // does not sort the whole log; categories first, as a projection's types usually live in them.
+    // One branch per category (or, without categories, per type), each with its name as a bound
+    // value: the planner then sees how common that name is, and takes the name's own index for a
+    // rare or absent one instead of walking back through the whole log.
     const head: EventStore.Backend["head"] = (filter) => {
-      const last = (condition: SqlStatement<unknown>) =>
-        sql`SELECT transaction_id, global_position FROM ${s}.events WHERE ${condition}
-             ORDER BY transaction_id DESC, global_position DESC LIMIT 1`
-      const query = filter.categories !== undefined
-        ? sql`SELECT last.* FROM unnest(${filter.categories}::text[]) AS wanted(category), LATERAL (${
-          last(sql`category = wanted.category ${
-            filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`
-          }`)
-        }) AS last`
+      const last = (condition: Fragment) =>
+        sql`(SELECT transaction_id, global_position FROM ${s}.events WHERE ${condition}
+              ORDER BY transaction_id DESC, global_position DESC LIMIT 1)`
+      const types = filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`
+      const branches = filter.categories !== undefined
+        ? distinct(filter.categories).map((category) => last(sql`category = ${category} ${types}`))
         : filter.types !== undefined
-        ? sql`SELECT last.* FROM unnest(${filter.types}::text[]) AS wanted(type), LATERAL (${
-          last(sql`type = wanted.type`)
-        }) AS last`
-        : last(sql`true`)
+        ? distinct(filter.types).map((type) => last(sql`type = ${type}`))
+        : [last(sql`true`)]
+      const query = branches.length === 0 ? sql`SELECT NULL::xid8 AS transaction_id, NULL::bigint AS global_position WHERE false` : sql.join(" UNION ALL ", false)(branches)
       return sql<{ readonly transaction_id: string; readonly global_position: string }>`
         SELECT transaction_id::text AS transaction_id, global_position::text AS global_position FROM (${query}) AS heads
          ORDER BY heads.transaction_id DESC, heads.global_position DESC LIMIT 1`.pipe(

@@ -19,6 +19,12 @@ import { makeFixture } from "./internal/projectionConformance/fixtures.js"
 import { failureCases } from "./internal/projectionConformance/failures.js"
 import { leaseCases } from "./internal/projectionConformance/leases.js"
 
+/**
+ * A row of the suite's read model: one per handled event.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type { Row } from "./internal/projectionConformance/fixtures.js"
 
 /**

@@ -4,13 +4,13 @@
  *
  * @since 0.1.0
  */
-import { Effect, Metric, Schedule } from "effect"
+import { Effect, Either, Metric, Option, Schedule } from "effect"
 import * as Aggregate from "./Aggregate.js"
 import * as EventCatalog from "./EventCatalog.js"
 import * as EventStore from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import * as Metrics from "./Metrics.js"
-import type * as Position from "./Position.js"
+import * as Position from "./Position.js"
 import type { EventMetadata } from "./RecordedEvent.js"
 import type * as StreamId from "./StreamId.js"
 
@@ -29,6 +29,14 @@ export interface CommandContext {
   readonly userId?: string
   /** Extra metadata keys recorded on every event. */
   readonly metadata?: Readonly<Record<string, unknown>>
+  /**
+   * Makes the command idempotent: its events get ids derived from the key ({@link eventIdFor}),
+   * and a command whose events are already recorded (a retry after a lost acknowledgement)
+   * returns what it recorded, with `repeated: true`, instead of deciding again. The key belongs
+   * to one stream: reusing it on another fails with `DuplicateEventId`. A command that decided
+   * no events leaves nothing to find, and is decided again.
+   */
+  readonly idempotencyKey?: string
 }
 
 /**
@@ -74,8 +82,10 @@ export interface HandleResult<S, E> {
   readonly state: S
   /** The log position of the last new event, for waiting on projections. */
   readonly position: Position.Position | undefined
-  /** How many times the command was decided (1 without conflicts). */
+  /** How many times the command was decided (1 without conflicts; 0 for a repeat). */
   readonly attempts: number
+  /** The command's idempotency key was already recorded: these are the events it recorded then. */
+  readonly repeated: boolean
 }
 
 /**
@@ -87,6 +97,83 @@ export interface HandleResult<S, E> {
 export type HandleError = Aggregate.LoadError | EventStore.AppendError | EventCatalog.EventEncodeError
 
 const isConflict = (error: unknown): boolean => error instanceof EventStore.ConcurrencyConflict
+
+/** The namespace of Facta's idempotency-key event ids (UUID v5). */
+const idempotencyNamespace = "6f0a8f2e-3c1b-4d7e-9a5f-2b8c4e1d7a90"
+
+const uuidBytes = (uuid: string): Uint8Array =>
+  Uint8Array.from(uuid.replaceAll("-", "").match(/../g)!.map((pair) => parseInt(pair, 16)))
+
+/**
+ * The id of the `index`-th event (0-based) of the command with this idempotency key: a UUID v5,
+ * the same on every machine and every retry.
+ *
+ * @since 0.1.0
+ * @category idempotency
+ */
+export const eventIdFor = (idempotencyKey: string, index: number): Effect.Effect<string> =>
+  Effect.promise(async () => {
+    const name = new TextEncoder().encode(`${idempotencyKey}/${index}`)
+    const input = new Uint8Array(16 + name.length)
+    input.set(uuidBytes(idempotencyNamespace), 0)
+    input.set(name, 16)
+    const bytes = new Uint8Array(await crypto.subtle.digest("SHA-1", input)).slice(0, 16)
+    bytes[6] = (bytes[6] & 0x0f) | 0x50
+    bytes[8] = (bytes[8] & 0x3f) | 0x80
+    const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  })
+
+/**
+ * What a keyed command recorded, if its first event is in the store: the events from there on
+ * that carry the key's ids, and the state after them.
+ */
+const recordedFor = <C, S, E extends { readonly _tag: string }, Err, R>(
+  aggregate: Aggregate.Aggregate<C, S, E, Err, R>,
+  streamId: StreamId.StreamId,
+  key: string
+): Effect.Effect<Option.Option<HandleResult<S, E>>, HandleError, EventStore.EventStore> =>
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    const firstId = yield* eventIdFor(key, 0)
+    const found = yield* store.locate(firstId)
+    if (Option.isNone(found)) return Option.none()
+    const at = found.value
+    if (at.streamId !== streamId) {
+      return yield* Effect.fail(
+        new EventStore.DuplicateEventId({
+          streamId,
+          eventId: firstId,
+          reason: `the idempotency key ${JSON.stringify(key)} was used by a command on stream ${
+            JSON.stringify(at.streamId)
+          }`
+        })
+      )
+    }
+    const page = yield* store.readStreamBatch(streamId, { from: at.streamVersion })
+    const decode = EventCatalog.decodeData(aggregate.catalog)
+    const events: Array<E> = []
+    const eventIds: Array<string> = []
+    let position: Position.Position = at.position
+    for (const [index, recorded] of page.entries()) {
+      if (recorded.eventId !== (yield* eventIdFor(key, index))) break
+      events.push(yield* Either.match(decode(recorded), { onLeft: Effect.fail, onRight: Effect.succeed }))
+      eventIds.push(recorded.eventId)
+      position = Position.of(recorded)
+    }
+    const version = at.streamVersion + events.length - 1
+    const loaded = yield* Aggregate.load(aggregate, streamId, { version })
+    return Option.some({
+      streamId,
+      events,
+      eventIds,
+      version,
+      state: loaded.state,
+      position,
+      attempts: 0,
+      repeated: true
+    })
+  })
 
 /**
  * Handles `command` on the aggregate stream `streamId`: loads the state, runs `decide`, appends
@@ -106,7 +193,13 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
 ): Effect.Effect<HandleResult<S, E>, Err | HandleError, R | EventStore.EventStore> => {
   const context = options.context ?? {}
   const toNewEvent = EventCatalog.toNewEvent(aggregate.catalog)
+  const key = context.idempotencyKey
   return Effect.gen(function*() {
+    if (key !== undefined) {
+      const validId = yield* Aggregate.validateStreamId(aggregate, streamId)
+      const repeat = yield* recordedFor(aggregate, validId, key)
+      if (Option.isSome(repeat)) return repeat.value
+    }
     const commandId = context.commandId ?? crypto.randomUUID()
     const metadata: EventMetadata = {
       ...context.metadata,
@@ -127,7 +220,10 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
       if (decided.length === 0) {
         return { loaded, decided, eventIds: [], state, version: loaded.version, position: undefined }
       }
-      const newEvents = yield* Effect.forEach(decided, (event) => toNewEvent(event, metadata))
+      const newEvents = yield* Effect.forEach(decided, (event, index) =>
+        key === undefined
+          ? toNewEvent(event, metadata)
+          : Effect.flatMap(eventIdFor(key, index), (eventId) => toNewEvent(event, metadata, eventId)))
       const appended = yield* EventStore.append(
         loaded.streamId,
         newEvents,
@@ -147,8 +243,22 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
         // `while` lets only conflicts reach the schedule, so its input type holds.
         schedule: (options.retry ?? defaultRetrySchedule) as Schedule.Schedule<unknown, unknown>,
         while: isConflict
-      })
+      }),
+      // The same keyed command, run concurrently, recorded first: return what it recorded.
+      Effect.catchIf(
+        (error): error is EventStore.DuplicateEventId => key !== undefined && error instanceof EventStore.DuplicateEventId,
+        (error) =>
+          Effect.flatMap(
+            Aggregate.validateStreamId(aggregate, streamId),
+            (validId) =>
+              Effect.flatMap(recordedFor(aggregate, validId, key!), Option.match({
+                onNone: () => Effect.fail(error),
+                onSome: (repeat) => Effect.succeed({ repeat })
+              }))
+          )
+      )
     )
+    if ("repeat" in outcome) return outcome.repeat
     if (outcome.decided.length > 0) {
       yield* Aggregate.snapshotIfDue(aggregate, outcome.loaded.streamId, outcome.loaded.version, outcome.version, outcome.state)
     }
@@ -160,7 +270,8 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
       version: outcome.version,
       state: outcome.state,
       position: outcome.position,
-      attempts
+      attempts,
+      repeated: false
     }
   }).pipe(
     Effect.zipLeft(Metric.increment(Metrics.commands)),

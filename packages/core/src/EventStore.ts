@@ -224,6 +224,18 @@ export interface SerializedEvent {
 }
 
 /**
+ * Where an event is recorded: its stream, its version there and its log position.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventLocation {
+  readonly streamId: StreamId.StreamId
+  readonly streamVersion: number
+  readonly position: Position.Position
+}
+
+/**
  * What a storage backend implements. `make` turns a backend into the `EventStore` service,
  * adding input validation, serialization, spans and metrics, so every backend behaves alike.
  * Stream ids arrive validated; versions and limits arrive normalized.
@@ -276,6 +288,8 @@ export interface Backend {
     readonly batchSize: number
   }) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
   readonly streamVersion: (streamId: StreamId.StreamId) => Effect.Effect<number, EventStoreUnavailable>
+  /** Where the event with this id (a valid UUID, lowercase) is recorded, if it is. */
+  readonly locate: (eventId: string) => Effect.Effect<Option.Option<EventLocation>, EventStoreUnavailable>
   /**
    * The position of the last committed event matching `filter`, or `None`. Committed means
    * committed, even if a reader cannot pass it yet because an older transaction is still open.
@@ -333,6 +347,11 @@ export interface EventStoreShape {
   readonly subscribe: (options?: SubscribeOptions) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
   /** The stream's current version, or `None` when it does not exist. */
   readonly streamVersion: (streamId: string) => Effect.Effect<Option.Option<number>, ReadError>
+  /**
+   * Where the event with this id is recorded, or `None` (also for a string that is not a
+   * UUID): how a retried command finds out that it was already recorded.
+   */
+  readonly locate: (eventId: string) => Effect.Effect<Option.Option<EventLocation>, EventStoreUnavailable>
   /**
    * The position of the last committed event (matching `filter`), or `None` for an empty log.
    * A reader that has handled this position has seen everything committed before the call.
@@ -519,6 +538,11 @@ export const make = (backend: Backend): EventStoreShape => ({
       Effect.map((version) => (version === 0 ? Option.none() : Option.some(version))),
       Effect.withSpan("EventStore.streamVersion", { attributes: streamAttributes(streamId) })
     ),
+
+  locate: (eventId) =>
+    uuidPattern.test(eventId)
+      ? backend.locate(eventId.toLowerCase()).pipe(Effect.withSpan("EventStore.locate", { captureStackTrace: false }))
+      : Effect.succeed(Option.none()),
 
   head: (filter = {}) => backend.head(filter).pipe(Effect.withSpan("EventStore.head", { captureStackTrace: false })),
 

@@ -124,3 +124,69 @@ const failingSnapshots: SnapshotStore.SnapshotStoreShape = {
 }
 
 export type { CounterEvent }
+
+describe("CommandHandler.handle with an idempotency key", () => {
+  const keyed = (idempotencyKey: string) => ({ context: { idempotencyKey } })
+
+  it.effect("derives the events' ids from the key: the same ids on every run, UUID v5", () =>
+    Effect.gen(function*() {
+      const first = yield* CommandHandler.eventIdFor("order-42/pay", 0)
+      expect(first).toBe(yield* CommandHandler.eventIdFor("order-42/pay", 0))
+      expect(first).not.toBe(yield* CommandHandler.eventIdFor("order-42/pay", 1))
+      expect(first).not.toBe(yield* CommandHandler.eventIdFor("order-42/pay2", 0))
+      expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      const streamId = newStreamId()
+      const result = yield* CommandHandler.handle(Counter, streamId, increment(2), keyed("k-1"))
+      expect(result.eventIds).toEqual([yield* CommandHandler.eventIdFor("k-1", 0)])
+      expect(result.repeated).toBe(false)
+    }).pipe(Effect.provide(stores)))
+
+  it.effect("a command sent again returns what it recorded, decides nothing and appends nothing", () =>
+    Effect.gen(function*() {
+      const streamId = newStreamId()
+      const original = yield* CommandHandler.handle(Counter, streamId, increment(5), keyed("pay-1"))
+      yield* CommandHandler.handle(Counter, streamId, increment(1))
+      // Retried after a lost acknowledgement: even though the state moved on since, and deciding
+      // again would record a second increment, it returns the first result.
+      const again = yield* CommandHandler.handle(Counter, streamId, increment(5), keyed("pay-1"))
+      expect(again).toMatchObject({
+        repeated: true,
+        attempts: 0,
+        events: original.events,
+        eventIds: original.eventIds,
+        version: 1,
+        state: { value: 5 },
+        position: original.position
+      })
+      expect(Option.getOrThrow(yield* EventStore.streamVersion(streamId))).toBe(2)
+    }).pipe(Effect.provide(stores)))
+
+  it.effect("two copies of a command racing record it once; both return its events", () =>
+    Effect.gen(function*() {
+      const streamId = newStreamId()
+      const [a, b] = yield* Effect.all([
+        CommandHandler.handle(Counter, streamId, increment(3), keyed("race")),
+        CommandHandler.handle(Counter, streamId, increment(3), keyed("race"))
+      ], { concurrency: 2 })
+      expect(a.eventIds).toEqual(b.eventIds)
+      expect(Option.getOrThrow(yield* EventStore.streamVersion(streamId))).toBe(1)
+    }).pipe(Effect.provide(stores)))
+
+  it.effect("a key reused on another stream is a DuplicateEventId naming the stream that has it", () =>
+    Effect.gen(function*() {
+      const [one, two] = [newStreamId(), newStreamId()]
+      yield* CommandHandler.handle(Counter, one, increment(1), keyed("shared"))
+      const error = yield* Effect.flip(CommandHandler.handle(Counter, two, increment(1), keyed("shared")))
+      expect(error._tag).toBe("DuplicateEventId")
+      expect(error.message).toContain(one)
+      expect(yield* EventStore.streamVersion(two)).toEqual(Option.none())
+    }).pipe(Effect.provide(stores)))
+
+  it.effect("different keys are different commands", () =>
+    Effect.gen(function*() {
+      const streamId = newStreamId()
+      yield* CommandHandler.handle(Counter, streamId, increment(1), keyed("a"))
+      const b = yield* CommandHandler.handle(Counter, streamId, increment(1), keyed("b"))
+      expect(b).toMatchObject({ repeated: false, version: 2, state: { value: 2 } })
+    }).pipe(Effect.provide(stores)))
+})

@@ -17,7 +17,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { RecordedEvent } from "@facta/core"
+import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
 import type { Scope } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
@@ -347,6 +347,25 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         Effect.mapError(unavailable("streamVersion"))
       )
 
+    const locate: EventStore.Backend["locate"] = (eventId) =>
+      sql<{
+        readonly stream_id: string
+        readonly stream_version: string
+        readonly transaction_id: string
+        readonly global_position: string
+      }>`SELECT stream_id, stream_version::text AS stream_version, transaction_id::text AS transaction_id,
+                global_position::text AS global_position
+           FROM ${s}.events WHERE event_id = ${eventId}::uuid`.pipe(
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (row) => ({
+            streamId: row.stream_id as StreamId.StreamId,
+            streamVersion: Number(row.stream_version),
+            position: Position.make(BigInt(row.transaction_id), BigInt(row.global_position))
+          }))
+        ),
+        Effect.mapError(unavailable("locate"))
+      )
+
     // Committed events only (this statement's snapshot), whether or not a reader can pass them yet.
     // One branch per category (or, without categories, per type), each with its name as a bound
     // value: the planner then sees how common that name is, and takes the name's own index for a
@@ -384,7 +403,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         Effect.mapError(unavailable("countAfter"))
       )
 
-    return { append, readStream, readStreamBatch, readStreamPayloads, readAll, subscribe, streamVersion, head, countAfter }
+    return { append, readStream, readStreamBatch, readStreamPayloads, readAll, subscribe, streamVersion, locate, head, countAfter }
   })
 
 /**

@@ -1,4 +1,5 @@
-import { EventStore, ExpectedVersion, Position } from "@facta/core"
+import { CommandHandler, EventStore, ExpectedVersion, Position } from "@facta/core"
+import { BankAccount } from "@facta/example-bank-account"
 import { expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Option, Stream } from "effect"
 import { storesLayer } from "./support.js"
@@ -23,5 +24,20 @@ layer(storesLayer())("PgEventStore (smoke)", (it) => {
       const last = Chunk.unsafeLast(all)
       expect(Position.isAfter(Position.of(last), Position.start)).toBe(true)
     }))
-})
 
+  it.effect("a command with an idempotency key, sent again, returns what it recorded and appends nothing", () =>
+    Effect.gen(function*() {
+      const account = `bank_account-${crypto.randomUUID()}`
+      const handle = CommandHandler.make(BankAccount)
+      yield* handle(account, { _tag: "OpenAccount", owner: "Ada", overdraftLimit: 0 }, { context: { idempotencyKey: `${account}/open` } })
+      const first = yield* handle(account, { _tag: "Deposit", amountCents: 500, currency: "EUR" }, {
+        context: { idempotencyKey: `${account}/deposit-1` }
+      })
+      const again = yield* handle(account, { _tag: "Deposit", amountCents: 500, currency: "EUR" }, {
+        context: { idempotencyKey: `${account}/deposit-1` }
+      })
+      expect(again).toMatchObject({ repeated: true, version: 2, eventIds: first.eventIds, position: first.position })
+      expect(again.state).toEqual(first.state)
+      expect(yield* EventStore.streamVersion(account)).toEqual(Option.some(2))
+    }))
+})

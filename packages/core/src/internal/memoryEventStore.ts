@@ -267,6 +267,15 @@ export const makeMemoryBackend = (
 
   const streamVersion: Backend["streamVersion"] = (streamId) => Effect.sync(() => versionOf(streamId))
 
+  const locate: Backend["locate"] = (eventId) =>
+    Effect.sync(() =>
+      Option.map(Option.fromNullable(byEventId.get(eventId)), (event) => ({
+        streamId: event.streamId,
+        streamVersion: event.streamVersion,
+        position: Position.of(event)
+      }))
+    )
+
   // Memory transaction ids grow with global positions, so the log's array order is its order.
   const headOf: Backend["head"] = (filter) =>
     Effect.sync(() => {
@@ -285,5 +294,5 @@ export const makeMemoryBackend = (
       return count
     })
 
-  return { append, readStream, readStreamBatch, readStreamPayloads, readAll, subscribe, streamVersion, head: headOf, countAfter }
+  return { append, readStream, readStreamBatch, readStreamPayloads, readAll, subscribe, streamVersion, locate, head: headOf, countAfter }
 })

@@ -5,7 +5,23 @@ import type { Suite } from "./fixtures.js"
 import { newEvents, readCategory, streamIn, uniqueCategory, uniqueType } from "./fixtures.js"
 
 export const headCases = ({ test }: Suite) =>
-  describe("head and countAfter", () => {
+  describe("head, countAfter and locate", () => {
+    test("locate finds where an event id is recorded, in any letter case; None when it is not, or is no UUID", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const streamId = streamIn(uniqueCategory())
+        const events = newEvents(3)
+        const result = yield* store.append(streamId, events, ExpectedVersion.NoStream)
+        const third = yield* store.locate(events[2].eventId.toUpperCase())
+        expect(third).toEqual(Option.some({ streamId, streamVersion: 3, position: result.position }))
+        const first = Option.getOrThrow(yield* store.locate(events[0].eventId))
+        expect(first).toMatchObject({ streamId, streamVersion: 1 })
+        expect(Position.order(first.position, result.position)).toBe(-1)
+        expect(yield* store.locate(crypto.randomUUID())).toEqual(Option.none())
+        expect(yield* store.locate("not-a-uuid'; DROP TABLE events; --")).toEqual(Option.none())
+      }))
+
+
     test("head is None for a filter nothing matches, and countAfter is 0", () =>
       Effect.gen(function*() {
         const store = yield* EventStore.EventStore

@@ -14,9 +14,10 @@
  * previous step's last event id, or the command id), every further event by the event before
  * it. All carry the posting's correlation id and the idempotency key.
  *
- * `CommandHandler.handle` cannot do this: it draws event ids from `crypto.randomUUID()` and
- * takes no ids (see the README), so this module loads, decides and appends itself with
- * `Aggregate.load`, `EventCatalog.toNewEvent` and `EventStore.append`.
+ * Core's `CommandHandler.handle` takes an idempotency key as well, but records one causation id
+ * on every event of a command; to chain causation within a command this module loads, decides
+ * and appends itself with `Aggregate.load`, `EventCatalog.toNewEvent` and `EventStore.append`
+ * (see the README).
  */
 import type { EventCatalog, RecordedEvent } from "@facta/core"
 import { Aggregate, EventCatalog as Catalog, EventStore, ExpectedVersion, Position } from "@facta/core"

@@ -41,7 +41,12 @@ export const JobId = Schema.NonEmptyTrimmedString
  * @since 0.1.0
  * @category schemas
  */
-export const Metadata = Schema.Record({ key: Schema.String, value: Schema.String })
+export const Metadata = Schema.Record({
+  // A record key "__proto__" does not survive Schema's record encoding (it sets the prototype):
+  // refused at the door, so metadata round-trips exactly (the snapshot law found it).
+  key: Schema.String.pipe(Schema.filter((key) => key !== "__proto__", { message: () => "\"__proto__\" cannot be a metadata key" })),
+  value: Schema.String
+})
 
 /**
  * Job metadata.

@@ -9,8 +9,16 @@ import { Data, Schema } from "effect"
 /** A quality score: a number from 0 to 1, both included. */
 export const QualityScore = Schema.Number.pipe(Schema.between(0, 1))
 
+/**
+ * A criterion's name. `"__proto__"` is refused: as a record key it does not survive Schema's
+ * record encoding (it sets the prototype), and a breakdown must round-trip exactly.
+ */
+export const Criterion = Schema.String.pipe(
+  Schema.filter((key) => key !== "__proto__", { message: () => "\"__proto__\" cannot name a criterion" })
+)
+
 /** A score per criterion (for example `{ clarity: 0.9, specificity: 0.6 }`). */
-export const ScoreBreakdown = Schema.Record({ key: Schema.String, value: QualityScore })
+export const ScoreBreakdown = Schema.Record({ key: Criterion, value: QualityScore })
 
 /** A score breakdown as decoded. */
 export type ScoreBreakdown = typeof ScoreBreakdown.Type

@@ -123,7 +123,7 @@ export const GeneratePrompt = Schema.TaggedStruct("GeneratePrompt", {
 /** Records a validation of the current prompt; scores are checked to be from 0 to 1. */
 export const ValidatePrompt = Schema.TaggedStruct("ValidatePrompt", {
   qualityScore: Schema.Number,
-  breakdown: Schema.Record({ key: Schema.String, value: Schema.Number })
+  breakdown: Schema.Record({ key: QualityScore.Criterion, value: Schema.Number })
 })
 /** Rejects the current prompt with feedback. */
 export const RejectPrompt = Schema.TaggedStruct("RejectPrompt", { feedback: Schema.NonEmptyTrimmedString })

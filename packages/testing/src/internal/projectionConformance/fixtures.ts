@@ -9,6 +9,7 @@ import {
   ProjectionStore
 } from "@facta/core"
 import type { Scope } from "effect"
+import type { ReadModel } from "../../ProjectionRunnerConformance.js"
 import { Chunk, Data, Duration, Effect, Schedule, Schema, Stream } from "effect"
 import type { Option } from "effect"
 import type { Position } from "@facta/core"
@@ -19,14 +20,6 @@ export interface Row {
   readonly streamId: string
   readonly streamVersion: number
   readonly n: number
-}
-
-/** Where the suite's projections keep their rows (see `ProjectionRunnerConformance.ReadModel`). */
-export interface ReadModelLike<R> {
-  readonly insert: (projection: string, row: Row) => Effect.Effect<void, unknown, R>
-  readonly rows: (projection: string) => Effect.Effect<ReadonlyArray<Row>, unknown, R>
-  readonly clear: (projection: string) => Effect.Effect<void, unknown, R>
-  readonly transactional: boolean
 }
 
 export interface SuiteSettings {
@@ -106,7 +99,7 @@ export interface Fixture<R> {
   readonly settings: SuiteSettings
 }
 
-export const makeFixture = <R>(readModel: ReadModelLike<R>, settings: SuiteSettings) =>
+export const makeFixture = <R>(readModel: ReadModel<R>, settings: SuiteSettings) =>
   Effect.sync((): Fixture<R> => {
     const id = crypto.randomUUID().replaceAll("-", "").slice(0, 16)
     const name = `projection_${id}`

@@ -59,21 +59,7 @@ export interface Projection<E, Err, R> {
  * @since 0.1.0
  * @category models
  */
-export interface Any {
-  readonly _tag: "Projection"
-  readonly name: string
-  readonly catalog: EventCatalog.EventCatalog<{ readonly _tag: string }>
-  readonly filter: EventStore.EventFilter
-  readonly handles: ReadonlySet<string>
-  readonly handle: (event: RecordedEvent<never>) => Effect.Effect<void, unknown, unknown>
-  readonly handleBatch:
-    | ((events: ReadonlyArray<RecordedEvent<never>>) => Effect.Effect<void, unknown, unknown>)
-    | undefined
-  readonly reset: Effect.Effect<void, unknown, unknown> | undefined
-  readonly onFailure: FailurePolicy
-  readonly retry: Schedule.Schedule<unknown, unknown>
-  readonly batchSize: number
-}
+export type Any = Projection<never, unknown, unknown>
 
 /**
  * The services a projection's handlers need.

@@ -18,7 +18,17 @@ import type { BankAccountEvent } from "@facta/example-bank-account"
 import { PgStore } from "@facta/postgres"
 import { start } from "@facta/testing/TestDatabase"
 import { Deferred, Duration, Effect, Fiber, Layer, ManagedRuntime, Stream } from "effect"
-import { environment, formatNumber, formatRatio, formatTable, median, perSecond, writeJson } from "./report.js"
+import {
+  duration,
+  environment,
+  formatFigures,
+  formatNumber,
+  median,
+  perSecond,
+  rate,
+  type Row,
+  writeJson
+} from "./report.js"
 
 const sizes = {
   log: 100_000,
@@ -29,6 +39,7 @@ const sizes = {
   concurrency: 16
 } as const
 
+/** A figure as bench/results/projections.json keeps it. */
 interface Figure {
   readonly name: string
   readonly unit: string
@@ -183,47 +194,30 @@ export const main = async (): Promise<ReadonlyArray<Figure>> => {
       Effect.flatMap(SqlClient.SqlClient, (sql) => sql`ANALYZE ${sql(schema)}.events`)
     )
 
-    const figures: Array<Figure> = []
+    const readAllIs = "EventStore.readAll rate of the whole log, same run"
+    const subscribeIs = "EventStore.subscribe seeing the same append"
+    const rows: Array<Row> = []
     for (const batchSize of [1, 100, 1_000]) {
       const limit = batchSize === 1 ? sizes.singleEventBatchLog : sizes.log
       const baseline = await runtime.runPromise(readRate)
       const { elapsed, handled } = await runtime.runPromise(catchUp(schema, batchSize, limit))
       if (handled !== limit) throw new Error(`the batch-size-${batchSize} projection handled ${handled} of ${limit} events`)
-      figures.push({
-        name: `catch-up projection, batch size ${batchSize.toLocaleString("en-US")} (${formatNumber(limit)} events)`,
-        unit: "events/s",
-        facta: perSecond(handled, elapsed),
-        baseline
-      })
+      rows.push(rate(
+        `catch-up projection, batch size ${batchSize.toLocaleString("en-US")} (${formatNumber(limit)} events)`,
+        "events/s",
+        perSecond(handled, elapsed),
+        baseline,
+        readAllIs
+      ))
     }
     const { projected, subscribed } = await runtime.runPromise(Effect.scoped(liveLatency(schema)))
-    figures.push({ name: "live latency, append commit → read model, median", unit: "ms", facta: median(projected), baseline: median(subscribed) })
-    figures.push({ name: "live latency, append commit → read model, p99", unit: "ms", facta: percentile(projected, 99), baseline: percentile(subscribed, 99) })
+    rows.push(duration("live latency, append commit → read model, median", "ms", median(projected), median(subscribed), subscribeIs))
+    rows.push(duration("live latency, append commit → read model, p99", "ms", percentile(projected, 99), percentile(subscribed, 99), subscribeIs))
 
     console.log("")
-    console.log(
-      formatTable(
-        [
-          { title: "figure", align: "left" },
-          { title: "unit", align: "left" },
-          { title: "Facta", align: "right" },
-          { title: "baseline", align: "right" },
-          { title: "ratio", align: "right" },
-          { title: "baseline is", align: "left" }
-        ],
-        figures.map((figure) => {
-          const isLatency = figure.unit === "ms"
-          return [
-            figure.name,
-            figure.unit,
-            formatNumber(figure.facta),
-            formatNumber(figure.baseline),
-            formatRatio(figure.facta / figure.baseline),
-            isLatency ? "EventStore.subscribe seeing the append (ratio: Facta's latency over it)" : "EventStore.readAll rate of the whole log, same run"
-          ]
-        })
-      )
-    )
+    console.log(formatFigures(rows))
+    console.log("\nratio = Facta's speed over the baseline's (for latencies, the baseline's time over Facta's).")
+    const figures: ReadonlyArray<Figure> = rows.map(({ baseline, facta, name, unit }) => ({ name, unit, facta, baseline }))
     await writeJson(new URL("./results/projections.json", import.meta.url), figures)
     console.log("\nwrote bench/results/projections.json")
     return figures

@@ -58,14 +58,16 @@ describe("PgSchema migrations", () => {
         [1, "create_streams_and_events"],
         [2, "create_snapshots_and_checkpoints"],
         [3, "create_projection_leases_and_dead_letters"],
-        [4, "leaner_append_events"]
+        [4, "leaner_append_events"],
+        [5, "append_events_index_plans"]
       ]])
       expect(results.filter((result) => result.length === 0)).toHaveLength(3)
       expect(yield* recordedMigrations(schema.name)).toEqual([
         { migration_id: 1, copies: "1" },
         { migration_id: 2, copies: "1" },
         { migration_id: 3, copies: "1" },
-        { migration_id: 4, copies: "1" }
+        { migration_id: 4, copies: "1" },
+        { migration_id: 5, copies: "1" }
       ])
 
       // Migrating again is a no-op that leaves data in place.
@@ -78,7 +80,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 1, copies: "1" },
         { migration_id: 2, copies: "1" },
         { migration_id: 3, copies: "1" },
-        { migration_id: 4, copies: "1" }
+        { migration_id: 4, copies: "1" },
+        { migration_id: 5, copies: "1" }
       ])
       const raw = yield* connect()
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
@@ -112,7 +115,8 @@ describe("PgSchema migrations", () => {
       )
       expect(yield* Effect.provide(PgSchema.migrate(schema), client)).toEqual([
         [3, "create_projection_leases_and_dead_letters"],
-        [4, "leaner_append_events"]
+        [4, "leaner_append_events"],
+        [5, "append_events_index_plans"]
       ])
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
       const columns = yield* query<{ readonly table_name: string; readonly column_name: string; readonly data_type: string }>(
@@ -173,7 +177,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 1, copies: "1" },
         { migration_id: 2, copies: "1" },
         { migration_id: 3, copies: "1" },
-        { migration_id: 4, copies: "1" }
+        { migration_id: 4, copies: "1" },
+        { migration_id: 5, copies: "1" }
       ])
     }))
 
@@ -209,7 +214,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 1, copies: "1" },
         { migration_id: 2, copies: "1" },
         { migration_id: 3, copies: "1" },
-        { migration_id: 4, copies: "1" }
+        { migration_id: 4, copies: "1" },
+        { migration_id: 5, copies: "1" }
       ])
       const append = (streamId: string, events: ReadonlyArray<ReturnType<typeof event>>, expected: ExpectedVersion.ExpectedVersion) =>
         Effect.provide(Effect.either(EventStore.append(streamId, events, expected)), after)

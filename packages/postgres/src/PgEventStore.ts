@@ -22,6 +22,7 @@ import { EventStore, ExpectedVersion, Position, Projection, Subscription } from 
 import type { Scope } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
 import { type EventRow, toRecorded } from "./internal/eventRow.js"
+import { makeRunner } from "./internal/statementRunner.js"
 import * as PgSchema from "./PgSchema.js"
 
 /**
@@ -168,6 +169,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     if (options.migrate ?? true) yield* PgSchema.migrate(schema)
     const pg = yield* PgClient.PgClient
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const run = yield* makeRunner
     const s = sql(schema.name)
     const pollInterval = Duration.decode(options.pollInterval ?? "1 second")
     const readBatchSize = Math.max(1, options.readBatchSize ?? 1_000)
@@ -186,7 +188,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       expected: ExpectedVersion.ExpectedVersion
     ) => {
       const [kind, version] = expectedKind(expected)
-      return sql<AppendRow>`
+      return run(sql<AppendRow>`
         SELECT outcome, version::text AS version, last_position::text AS last_position, last_transaction_id, detail
           FROM ${s}.append_events(
             ${streamId}, ${kind}, ${version},
@@ -195,7 +197,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
             ${events.map((e) => e.schemaVersion)}::integer[],
             ${events.map((e) => e.data)}::jsonb[],
             ${events.map((e) => e.metadata)}::jsonb[],
-            ${schema.channel})`
+            ${schema.channel})`)
     }
 
     const appendAlone: EventStore.Backend["append"] = (streamId, events, expected) =>
@@ -241,13 +243,15 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     const readStream: EventStore.Backend["readStream"] = (streamId, { direction, from, limit, to }) =>
       Stream.paginateChunkEffect({ from, to, remaining: limit }, (cursor) => {
         const batch = Math.min(readBatchSize, cursor.remaining)
-        const query = direction === "forwards"
-          ? sql<EventRow>`SELECT ${columns} FROM ${s}.events
-              WHERE stream_id = ${streamId} AND stream_version >= ${cursor.from} AND stream_version <= ${cursor.to}
-              ORDER BY stream_version ASC LIMIT ${batch}`
-          : sql<EventRow>`SELECT ${columns} FROM ${s}.events
-              WHERE stream_id = ${streamId} AND stream_version >= ${cursor.from} AND stream_version <= ${cursor.to}
-              ORDER BY stream_version DESC LIMIT ${batch}`
+        const query = run(
+          direction === "forwards"
+            ? sql<EventRow>`SELECT ${columns} FROM ${s}.events
+                WHERE stream_id = ${streamId} AND stream_version >= ${cursor.from} AND stream_version <= ${cursor.to}
+                ORDER BY stream_version ASC LIMIT ${batch}`
+            : sql<EventRow>`SELECT ${columns} FROM ${s}.events
+                WHERE stream_id = ${streamId} AND stream_version >= ${cursor.from} AND stream_version <= ${cursor.to}
+                ORDER BY stream_version DESC LIMIT ${batch}`
+        )
         return Effect.map(query, (rows) => {
           const events = rows.map(toRecorded)
           const remaining = cursor.remaining - events.length
@@ -264,18 +268,18 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       }).pipe(Stream.mapError(unavailable("readStream")))
 
     const readStreamBatch: EventStore.Backend["readStreamBatch"] = (streamId, { from, limit, to }) =>
-      sql<EventRow>`SELECT ${columns} FROM ${s}.events
+      run(sql<EventRow>`SELECT ${columns} FROM ${s}.events
         WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
-        ORDER BY stream_version ASC LIMIT ${limit}`.pipe(
+        ORDER BY stream_version ASC LIMIT ${limit}`).pipe(
         Effect.map((rows) => rows.map(toRecorded)),
         Effect.mapError(unavailable("readStream"))
       )
 
     const readStreamPayloads: EventStore.Backend["readStreamPayloads"] = (streamId, { from, limit, to }) =>
       // One row past the page tells whether more follow, without a trailing empty read.
-      sql<PayloadRow>`SELECT stream_version, type, schema_version, data FROM ${s}.events
+      run(sql<PayloadRow>`SELECT stream_version, type, schema_version, data FROM ${s}.events
         WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
-        ORDER BY stream_version ASC LIMIT ${Math.min(limit, Number.MAX_SAFE_INTEGER - 1) + 1}`.pipe(
+        ORDER BY stream_version ASC LIMIT ${Math.min(limit, Number.MAX_SAFE_INTEGER - 1) + 1}`).pipe(
         Effect.map((rows) => toPayloadPage(rows, limit)),
         Effect.mapError(unavailable("readStream"))
       )
@@ -291,12 +295,12 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
      * matching event left in the log.
      */
     const readAfter = (after: Position.Position, limit: number, filter: EventStore.EventFilter) =>
-      sql<EventRow>`SELECT ${columns} FROM ${s}.events
+      run(sql<EventRow>`SELECT ${columns} FROM ${s}.events
         WHERE (transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.globalPosition)}::bigint)
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
           ${filterClause(filter)}
         ORDER BY transaction_id, global_position
-        LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toRecorded)))
+        LIMIT ${limit}`).pipe(Effect.map((rows) => rows.map(toRecorded)))
 
     const readAll: EventStore.Backend["readAll"] = ({ after, filter, limit }) =>
       Stream.paginateChunkEffect({ after, remaining: limit }, (cursor) => {
@@ -342,7 +346,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       )
 
     const streamVersion: EventStore.Backend["streamVersion"] = (streamId) =>
-      sql<{ readonly version: string }>`SELECT version FROM ${s}.streams WHERE stream_id = ${streamId}`.pipe(
+      run(sql<{ readonly version: string }>`SELECT version FROM ${s}.streams WHERE stream_id = ${streamId}`).pipe(
         Effect.map((rows) => (rows.length === 0 ? 0 : Number(rows[0].version))),
         Effect.mapError(unavailable("streamVersion"))
       )

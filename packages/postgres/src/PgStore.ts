@@ -5,13 +5,14 @@
  *
  * @since 0.1.0
  */
-import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { CheckpointStore, Projection, ProjectionStore, SnapshotStore } from "@facta/core"
 import type { EventStore } from "@facta/core"
-import { Data, Duration, Layer, Redacted } from "effect"
+import { Data, Duration, Layer } from "effect"
 import * as PgCheckpointStore from "./PgCheckpointStore.js"
 import * as PgEventStore from "./PgEventStore.js"
+import * as PgPool from "./PgPool.js"
 import * as PgProjectionStore from "./PgProjectionStore.js"
 import * as PgSnapshotStore from "./PgSnapshotStore.js"
 
@@ -94,8 +95,9 @@ export const describeUrl = (url: string): string => {
 }
 
 /**
- * The stores and their `PgClient`, from a connection URL. Fails with `DatabaseUnreachable`
- * naming host, port and database when the server cannot be reached.
+ * The stores and their `PgClient`, from a connection URL, over a `PgPool` (so the event store's
+ * hottest statements skip `@effect/sql`'s per-statement overhead outside transactions). Fails
+ * with `DatabaseUnreachable` naming host, port and database when the server cannot be reached.
  *
  * @since 0.1.0
  * @category layers
@@ -106,15 +108,14 @@ export const layerFromUrl = <const Inline extends ReadonlyArray<Projection.Any> 
     & PgEventStore.Options<Inline>
     & { readonly maxConnections?: number; readonly connectTimeout?: Duration.DurationInput } = {}
 ): Layer.Layer<
-  Stores | PgClient.PgClient | SqlClient.SqlClient,
+  Stores | PgPool.PgPool | PgClient.PgClient | SqlClient.SqlClient,
   PgEventStore.MakeError | DatabaseUnreachable,
-  Exclude<Projection.Context<Inline[number]>, PgClient.PgClient | SqlClient.SqlClient>
+  Exclude<Projection.Context<Inline[number]>, PgPool.PgPool | PgClient.PgClient | SqlClient.SqlClient>
 > => {
-  const client = PgClient.layer({
-    url: Redacted.make(url),
+  const client = PgPool.layer({
+    url,
     maxConnections: options.maxConnections ?? 16,
-    connectTimeout: options.connectTimeout ?? Duration.seconds(5),
-    transformJson: false
+    connectTimeout: options.connectTimeout ?? Duration.seconds(5)
   }).pipe(
     Layer.catchAll((cause) => Layer.fail(new DatabaseUnreachable({ target: describeUrl(url), cause })))
   )

@@ -11,6 +11,9 @@ export * as PgCheckpointStore from "./PgCheckpointStore.js"
 export * as PgEventStore from "./PgEventStore.js"
 
 /** @since 0.1.0 */
+export * as PgPool from "./PgPool.js"
+
+/** @since 0.1.0 */
 export * as PgProjectionStore from "./PgProjectionStore.js"
 
 /** @since 0.1.0 */

@@ -8,11 +8,12 @@ import { storesLayer } from "./support.js"
 
 const event = (n: number) => ({ eventId: crypto.randomUUID(), type: "Thing", schemaVersion: 1, data: { n }, metadata: {} })
 
-interface TableStats {
+type TableStats = {
   readonly relname: string
   readonly seq_scan: number
   readonly n_tup_ins: number
 }
+
 
 describe("append_events plans", () => {
   // PL/pgSQL caches a generic plan per statement and connection. On a new store it is made while

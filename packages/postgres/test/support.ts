@@ -4,7 +4,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { PgStore } from "@facta/postgres"
+import { PgPool, PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import type { Duration } from "effect"
 import { Effect, Layer, Redacted } from "effect"
@@ -14,8 +14,14 @@ import { inject } from "vitest"
 /** The URL of the run's PostgreSQL. */
 export const databaseUrl = (): string => inject("databaseUrl")
 
-/** A `PgClient` on the run's PostgreSQL. */
-export const clientLayer = (maxConnections = 20) =>
+/**
+ * A `PgClient` on the run's PostgreSQL, over a `PgPool` as `PgStore.layerFromUrl` builds it: the
+ * event store runs its hottest statements on the pool directly outside transactions.
+ */
+export const clientLayer = (maxConnections = 20) => PgPool.layer({ url: databaseUrl(), maxConnections })
+
+/** A plain `PgClient` without a `PgPool`: every statement goes through `@effect/sql`. */
+export const plainClientLayer = (maxConnections = 20) =>
   PgClient.layer({ url: Redacted.make(databaseUrl()), maxConnections, transformJson: false })
 
 /** Drops `schema` when the layer is released. */
@@ -29,13 +35,18 @@ const dropSchemaOnRelease = (schema: string) =>
 /** The Facta stores in a fresh schema, with their `PgClient`. */
 export const storesLayer = (
   schema: string = uniqueSchemaName(),
-  options: { readonly maxConnections?: number; readonly pollInterval?: Duration.DurationInput } = {}
+  options: {
+    readonly maxConnections?: number
+    readonly pollInterval?: Duration.DurationInput
+    /** Without a `PgPool`: every statement through `@effect/sql` (default `false`). */
+    readonly withoutPool?: boolean
+  } = {}
 ) =>
   Layer.mergeAll(
     PgStore.layer({ schema, pollInterval: options.pollInterval ?? "200 millis" }),
     dropSchemaOnRelease(schema)
   ).pipe(
-    Layer.provideMerge(clientLayer(options.maxConnections))
+    Layer.provideMerge((options.withoutPool ? plainClientLayer : clientLayer)(options.maxConnections))
   )
 
 /** A raw node-postgres client on the run's PostgreSQL, closed when the scope closes. */

@@ -1,0 +1,66 @@
+/**
+ * Runs the event store's hottest statements on the `PgPool` directly when there is one (see
+ * `PgPool`). A statement is still written with `@effect/sql`'s tagged template and compiled by it;
+ * only its execution skips the per-statement span and scope.
+ */
+import type { Statement } from "@effect/sql/Statement"
+import { SqlError } from "@effect/sql/SqlError"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Option } from "effect"
+import type pg from "pg"
+import { PgPool } from "../PgPool.js"
+
+/** Runs a statement and returns its rows. */
+export type Run = <Row extends object>(statement: Statement<Row>) => Effect.Effect<ReadonlyArray<Row>, SqlError>
+
+/**
+ * Runs statements on the pool directly when the context has a `PgPool` and the fiber is not
+ * inside an `@effect/sql` transaction, and as ordinary `@effect/sql` statements otherwise. The
+ * statements must come from a client without name transforms (`sql.withoutTransforms()`); the
+ * rows come back as node-postgres parses them either way, and errors are `SqlError`s.
+ */
+export const makeRunner: Effect.Effect<Run> = Effect.map(Effect.serviceOption(PgPool), (pool) => {
+  if (Option.isNone(pool)) return (statement) => statement
+  const direct = directQuery(pool.value)
+  return <Row extends object>(statement: Statement<Row>) =>
+    Effect.flatMap(
+      Effect.serviceOption(SqlClient.TransactionConnection),
+      (transaction) => Option.isSome(transaction) ? statement : direct<Row>(...statement.compile(true))
+    )
+})
+
+/**
+ * One statement on a pooled connection. The connection goes back to the pool when the
+ * statement has finished, even if the fiber was interrupted meanwhile (a connection handed back
+ * mid-statement would make its next user wait behind it).
+ */
+const directQuery = (pool: pg.Pool) =>
+<Row>(text: string, values: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
+  Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
+    let interrupted = false
+    pool.connect((connectError, client, release) => {
+      if (connectError || !client) {
+                if (!interrupted) {
+          resume(Effect.fail(new SqlError({ cause: connectError, message: "Failed to acquire connection" })))
+        }
+        return
+      }
+      if (interrupted) return release()
+      // A connection that breaks mid-statement emits "error" besides failing the statement.
+      let broken: unknown = undefined
+      const onError = (cause: unknown) => void (broken = cause)
+      client.on("error", onError)
+      client.query(text, values as Array<unknown>, (error, result) => {
+        client.off("error", onError)
+        // The pool discards a connection released with an error.
+        release(broken === undefined ? undefined : broken as Error)
+        if (interrupted) return
+        resume(
+          error === null || error === undefined
+            ? Effect.succeed(result.rows as ReadonlyArray<Row>)
+            : Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
+        )
+      })
+    })
+    return Effect.sync(() => void (interrupted = true))
+  })

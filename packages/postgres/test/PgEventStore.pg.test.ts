@@ -1,8 +1,11 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import { CommandHandler, EventStore, ExpectedVersion, Position } from "@facta/core"
 import { BankAccount } from "@facta/example-bank-account"
 import { expect, layer } from "@effect/vitest"
-import { Chunk, Effect, Option, Stream } from "effect"
+import { Chunk, Data, Effect, Option, Stream } from "effect"
 import { storesLayer } from "./support.js"
+
+class Abandoned extends Data.TaggedError("Abandoned") {}
 
 const event = (data: unknown) => ({ eventId: crypto.randomUUID(), type: "Thing", schemaVersion: 1, data, metadata: {} })
 
@@ -39,5 +42,26 @@ layer(storesLayer())("PgEventStore (smoke)", (it) => {
       expect(again).toMatchObject({ repeated: true, version: 2, eventIds: first.eventIds, position: first.position })
       expect(again.state).toEqual(first.state)
       expect(yield* EventStore.streamVersion(account)).toEqual(Option.some(2))
+    }))
+
+  it.effect("inside the caller's transaction an append and the reads join it (the PgPool is used only outside)", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const streamId = `thing-${crypto.randomUUID()}`
+      const abandoned = yield* Effect.flip(sql.withTransaction(Effect.gen(function*() {
+        yield* EventStore.append(streamId, [event({ n: 1 })], ExpectedVersion.NoStream)
+        // Read back in the same transaction: visible there, before the commit.
+        expect(yield* EventStore.streamVersion(streamId)).toEqual(Option.some(1))
+        const page = yield* Effect.flatMap(EventStore.EventStore, (store) => store.readStreamPayloads(streamId))
+        expect(page.data).toEqual([{ n: 1 }])
+        return yield* new Abandoned()
+      })))
+      expect(abandoned._tag).toBe("Abandoned")
+      // Rolled back with the transaction.
+      expect(yield* EventStore.streamVersion(streamId)).toEqual(Option.none())
+      const committed = yield* sql.withTransaction(EventStore.append(streamId, [event({ n: 2 })], ExpectedVersion.NoStream))
+      expect(committed.nextExpectedVersion).toBe(1)
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(EventStore.readStream(streamId)))
+      expect(events.map((e) => e.data)).toEqual([{ n: 2 }])
     }))
 })

@@ -18,7 +18,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { ProjectionStore } from "@facta/core"
 import type { Duration } from "effect"
 import { Duration as Durations, Effect, Layer, Option } from "effect"
-import { type EventRow, toRecorded } from "./internal/eventRow.js"
+import { type EventRow, recordedAtMillis, toRecorded } from "./internal/eventRow.js"
 import * as PgSchema from "./PgSchema.js"
 
 interface ParkedRow extends EventRow {
@@ -202,9 +202,9 @@ export const make = (
 
     const parked: ProjectionStore.ProjectionStoreShape["parked"] = (projection) =>
       sql<ParkedRow>`
-        SELECT projection, event_id::text AS event_id_text, stream_id, stream_version::text AS stream_version,
-               global_position::text AS global_position, transaction_id::text AS transaction_id_text,
-               type, schema_version, data, metadata, recorded_at, reason, parked_at
+        SELECT projection, event_id::text AS event_id_text, stream_id, stream_version::text AS stream_version_text,
+               global_position::text AS global_position_text, transaction_id::text AS transaction_id_text,
+               type, schema_version, data, metadata, ${sql.literal(recordedAtMillis)}, reason, parked_at
           FROM ${s}.projection_dead_letters
          WHERE projection = ${projection}
          ORDER BY transaction_id, global_position`.pipe(

@@ -6,7 +6,9 @@
  * - Global order without skips: the log is read by `(transaction_id, global_position)` and only
  *   below `pg_snapshot_xmin(pg_current_snapshot())`, so a reader never passes an event that a
  *   still-open transaction will commit later.
- * - Live subscriptions wake up on `LISTEN/NOTIFY` and poll as a fallback.
+ * - Live subscriptions wake up on `LISTEN/NOTIFY` and poll as a fallback. Appends notify only
+ *   while some process listens (it holds a lease in the `listeners` table): a NOTIFY makes
+ *   commits database-wide take turns.
  * - Inline projections (option `inline`) run inside the append's transaction: the events and the
  *   read-model writes commit together, or the append fails with `InlineProjectionFailed` and
  *   records nothing. Without them the append stays one round trip.
@@ -21,7 +23,8 @@ import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
 import type { Scope } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
-import { type EventRow, toRecorded } from "./internal/eventRow.js"
+import { type EventRow, recordedAtMillis, toRecorded } from "./internal/eventRow.js"
+import { holdListenerLease } from "./internal/listenerLease.js"
 import { makeRunner } from "./internal/statementRunner.js"
 import * as PgSchema from "./PgSchema.js"
 
@@ -179,7 +182,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
 
     const columns = sql.literal(
       // Aliases differ from column names: ORDER BY would otherwise sort by the text casts.
-      "global_position, transaction_id::text AS transaction_id_text, stream_id, stream_version, event_id::text AS event_id_text, type, schema_version, data, metadata, recorded_at"
+      `global_position::text AS global_position_text, transaction_id::text AS transaction_id_text, stream_id, stream_version::text AS stream_version_text, event_id::text AS event_id_text, type, schema_version, data, metadata, ${recordedAtMillis}`
     )
 
     const callAppend = (
@@ -325,7 +328,17 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       Effect.forever
     )
     const scope = yield* Effect.scope
-    const ensureListening = yield* Effect.cached(Effect.forkIn(Effect.interruptible(listen), scope))
+    // In the background, so that no subscriber waits for it (or, interrupted, leaves it half
+    // done): the lease, then a wake-up (subscribers read again, in case an append committed
+    // unnotified before the lease), then LISTEN. Until then subscribers poll.
+    const ensureListening = yield* Effect.cached(
+      Effect.forkIn(
+        Effect.interruptible(
+          holdListenerLease(sql, schema.name, scope).pipe(Effect.zipRight(bump), Effect.zipRight(listen))
+        ),
+        scope
+      )
+    )
 
     const subscribe: EventStore.Backend["subscribe"] = ({ after, batchSize, filter }) =>
       Stream.unwrap(

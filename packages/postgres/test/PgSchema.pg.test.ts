@@ -59,7 +59,7 @@ describe("PgSchema migrations", () => {
         [2, "create_snapshots_and_checkpoints"],
         [3, "create_projection_leases_and_dead_letters"],
         [4, "leaner_append_events"],
-        [5, "append_events_index_plans"]
+        [5, "listeners_and_index_plans"]
       ]])
       expect(results.filter((result) => result.length === 0)).toHaveLength(3)
       expect(yield* recordedMigrations(schema.name)).toEqual([
@@ -116,7 +116,7 @@ describe("PgSchema migrations", () => {
       expect(yield* Effect.provide(PgSchema.migrate(schema), client)).toEqual([
         [3, "create_projection_leases_and_dead_letters"],
         [4, "leaner_append_events"],
-        [5, "append_events_index_plans"]
+        [5, "listeners_and_index_plans"]
       ])
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
       const columns = yield* query<{ readonly table_name: string; readonly column_name: string; readonly data_type: string }>(

@@ -43,6 +43,11 @@ export interface Contender {
   readonly loadBalance: (streamId: string) => Promise<number>
   /** Reads the whole log in log order, `pageSize` events a round trip: how many events it read. */
   readonly readAll: (pageSize: number) => Promise<number>
+  /**
+   * Starts a live subscriber that follows the whole log (for a row that appends while one runs);
+   * resolves once it runs, to a function that stops it. Only where the store has live readers.
+   */
+  readonly startSubscriber?: () => Promise<() => Promise<void>>
   /** Drops the contender's schema and closes its connections. */
   readonly close: () => Promise<void>
 }

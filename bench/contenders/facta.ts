@@ -3,10 +3,10 @@
  * with `Exact` versions, `Aggregate.load` of the bank account, and `EventStore.readAll`.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Aggregate, EventStore, ExpectedVersion } from "@facta/core"
+import { Aggregate, EventStore, ExpectedVersion, Position } from "@facta/core"
 import { BankAccount } from "@facta/example-bank-account"
 import { PgStore } from "@facta/postgres"
-import { Effect, ManagedRuntime, Option, Stream } from "effect"
+import { Effect, Fiber, ManagedRuntime, Option, Stream } from "effect"
 import type { Contender, HotAppend, PlannedAppend } from "./Contender.js"
 
 /** The bank account without its snapshot policy: every load replays the whole stream. */
@@ -51,6 +51,14 @@ export const makeFacta = async (url: string, schema: string, readBatchSize: numb
     return count
   }
 
+  const startSubscriber = async () => {
+    const head = await runtime.runPromise(store.head())
+    const fiber = runtime.runFork(store.subscribe({ after: Option.getOrElse(head, () => Position.start) }).pipe(Stream.runDrain))
+    // The subscriber takes its listener lease in the background: from then on appends notify.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    return () => runtime.runPromise(Fiber.interrupt(fiber)).then(() => undefined)
+  }
+
   const close = async () => {
     await runtime.runPromise(
       Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`)
@@ -65,6 +73,7 @@ export const makeFacta = async (url: string, schema: string, readBatchSize: numb
     appendHot,
     loadBalance,
     readAll,
+    startSubscriber,
     close
   }
 }

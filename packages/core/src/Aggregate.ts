@@ -12,7 +12,7 @@ import * as EventCatalog from "./EventCatalog.js"
 import * as EventStore from "./EventStore.js"
 import * as Metrics from "./Metrics.js"
 import { invalid } from "./internal/fastDecode.js"
-import { payloadDecoder } from "./internal/payloadDecoder.js"
+import { type PayloadDecoder, payloadDecoder } from "./internal/payloadDecoder.js"
 import * as SnapshotStore from "./SnapshotStore.js"
 import * as StreamId from "./StreamId.js"
 
@@ -84,10 +84,16 @@ export const validateStreamId = (
   aggregate: { readonly category: string },
   id: string
 ): Effect.Effect<StreamId.StreamId, StreamId.InvalidStreamId> =>
-  Effect.flatMap(StreamId.make(id), (valid) =>
+  Either.match(streamIdOf(aggregate, id), { onLeft: Effect.fail, onRight: Effect.succeed })
+
+const streamIdOf = (
+  aggregate: { readonly category: string },
+  id: string
+): Either.Either<StreamId.StreamId, StreamId.InvalidStreamId> =>
+  Either.flatMap(StreamId.either(id), (valid) =>
     StreamId.category(valid) === aggregate.category && valid.length > aggregate.category.length + 1
-      ? Effect.succeed(valid)
-      : Effect.fail(
+      ? Either.right(valid)
+      : Either.left(
         new StreamId.InvalidStreamId({
           streamId: id,
           reason: `streams of this aggregate are named "${aggregate.category}-<id>"`
@@ -178,6 +184,32 @@ const startingPoint = <C, S, E extends { readonly _tag: string }, Err, R>(
 
 const pageSize = 1_000
 
+/** The state after folding a page from some index on, and where folding stopped (-1: the page's end). */
+interface PageFold<S> {
+  readonly state: S
+  readonly invalidAt: number
+}
+
+/**
+ * Folds the events of `page` from `index` on into `state`, stopping at the first event the fast
+ * decoder rejects. A plain loop outside any Effect or generator: it runs once per event loaded.
+ */
+const foldPage = <S, E>(
+  decode: PayloadDecoder<E>,
+  evolve: (state: S, event: E) => S,
+  page: EventStore.PayloadPage,
+  index: number,
+  state: S
+): PageFold<S> => {
+  const { data, schemaVersions, types } = page
+  for (; index < types.length; index++) {
+    const event = decode(types[index], schemaVersions[index], data[index])
+    if (event === invalid) return { state, invalidAt: index }
+    state = evolve(state, event)
+  }
+  return { state, invalidAt: -1 }
+}
+
 /**
  * Folds the stream's events after `start` (up to version `to`) into the state, page by page,
  * reading only what decoding needs. An event that does not decode is read again with its
@@ -189,27 +221,41 @@ const foldEvents = <C, S, E extends { readonly _tag: string }, Err, R>(
   start: Start<S>,
   to: number
 ): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> =>
-  Effect.gen(function*() {
-    const store = yield* EventStore.EventStore
+  Effect.flatMap(EventStore.EventStore, (store) => {
     const decode = payloadDecoder(aggregate.catalog)
     const evolve = aggregate.decider.evolve
-    let state = start.state
-    let version = start.version
-    let folded = 0
-    for (;;) {
-      const page = yield* store.readStreamPayloads(id, { from: version + 1, to, limit: pageSize })
-      const { data, schemaVersions, streamVersions, types } = page
-      for (let index = 0; index < types.length; index++) {
-        let event = decode(types[index], schemaVersions[index], data[index])
-        if (event === invalid) event = yield* explainDecodeFailure(store, aggregate.catalog, id, streamVersions[index])
-        state = evolve(state, event)
+    const readPage = (state: S, version: number, folded: number): Effect.Effect<Loaded<S>, LoadError> =>
+      Effect.flatMap(
+        store.readStreamPayloads(id, { from: version + 1, to, limit: pageSize }),
+        (page) => continuePage(page, 0, state, version, folded)
+      )
+    const continuePage = (
+      page: EventStore.PayloadPage,
+      index: number,
+      state: S,
+      version: number,
+      folded: number
+    ): Effect.Effect<Loaded<S>, LoadError> => {
+      const fold = foldPage(decode, evolve, page, index, state)
+      if (fold.invalidAt !== -1) {
+        return Effect.flatMap(
+          explainDecodeFailure(store, aggregate.catalog, id, page.streamVersions[fold.invalidAt]),
+          (event) => continuePage(page, fold.invalidAt + 1, evolve(fold.state, event), version, folded)
+        )
       }
-      if (types.length > 0) {
-        version = streamVersions[types.length - 1]
-        folded += types.length
-      }
-      if (!page.more) return { streamId: id, state, version, snapshotVersion: start.snapshotVersion, eventsFolded: folded }
+      const count = page.types.length
+      const last = count === 0 ? version : page.streamVersions[count - 1]
+      return page.more
+        ? readPage(fold.state, last, folded + count)
+        : Effect.succeed({
+          streamId: id,
+          state: fold.state,
+          version: last,
+          snapshotVersion: start.snapshotVersion,
+          eventsFolded: folded + count
+        })
     }
+    return readPage(start.state, start.version, 0)
   })
 
 /**
@@ -280,32 +326,44 @@ export const load = <C, S, E extends { readonly _tag: string }, Err, R>(
   streamId: string,
   asOf?: AsOf
 ): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> =>
-  Effect.gen(function*() {
-    const id = yield* validateStreamId(aggregate, streamId)
-    if (asOf !== undefined && "time" in asOf) {
-      const until = asOf.time.getTime()
-      return yield* foldEventsUntil(aggregate, id, until)
-    }
-    const to = asOf === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, asOf.version)
-    const start = yield* startingPoint(aggregate, id, to)
-    const loaded = yield* foldEvents(aggregate, id, start, to)
-    if (loaded.eventsFolded === 0 && Option.isSome(start.snapshotVersion)) {
-      // No events after the snapshot: make sure the stream really reaches the snapshot's version.
-      const actual = Option.getOrElse(yield* EventStore.streamVersion(id), () => 0)
-      if (actual < start.version) {
-        return yield* foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to)
-      }
-    }
-    return loaded
-  }).pipe(
-    Effect.tap((loaded) => Metric.increment(Metrics.aggregateLoads).pipe(
-      Effect.zipRight(Effect.annotateCurrentSpan({ "facta.version": loaded.version, "facta.events_folded": loaded.eventsFolded }))
-    )),
-    Effect.withSpan("Aggregate.load", {
-      captureStackTrace: false,
-      attributes: { "facta.stream_id": streamId, "facta.category": aggregate.category, ...asOfAttributes(asOf) }
-    })
-  )
+  // Combinators rather than Effect.gen, and the span's own handle rather than annotateCurrentSpan:
+  // a load's fixed cost is paid by every command.
+  Effect.useSpan("Aggregate.load", {
+    captureStackTrace: false,
+    attributes: { "facta.stream_id": streamId, "facta.category": aggregate.category, ...asOfAttributes(asOf) }
+  }, (span) =>
+    Effect.withParentSpan(
+      Either.match(streamIdOf(aggregate, streamId), {
+        onLeft: Effect.fail,
+        onRight: (id) => loadValid(aggregate, id, asOf)
+      }),
+      span
+    ).pipe(
+      Effect.tap((loaded) => {
+        span.attribute("facta.version", loaded.version)
+        span.attribute("facta.events_folded", loaded.eventsFolded)
+        return Metric.increment(Metrics.aggregateLoads)
+      })
+    ))
+
+const loadValid = <C, S, E extends { readonly _tag: string }, Err, R>(
+  aggregate: Aggregate<C, S, E, Err, R>,
+  id: StreamId.StreamId,
+  asOf: AsOf | undefined
+): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> => {
+  if (asOf !== undefined && "time" in asOf) return foldEventsUntil(aggregate, id, asOf.time.getTime())
+  const to = asOf === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, asOf.version)
+  if (aggregate.snapshots === undefined) return foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to)
+  return Effect.flatMap(startingPoint(aggregate, id, to), (start) =>
+    Effect.flatMap(foldEvents(aggregate, id, start, to), (loaded) =>
+      loaded.eventsFolded === 0 && Option.isSome(start.snapshotVersion)
+        // No events after the snapshot: make sure the stream really reaches the snapshot's version.
+        ? Effect.flatMap(EventStore.streamVersion(id), (actual) =>
+          Option.getOrElse(actual, () => 0) < start.version
+            ? foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to)
+            : Effect.succeed(loaded))
+        : Effect.succeed(loaded)))
+}
 
 const asOfAttributes = (asOf: AsOf | undefined): Record<string, unknown> =>
   asOf === undefined ? {} : "time" in asOf ? { "facta.as_of_time": asOf.time.toISOString() } : { "facta.as_of_version": asOf.version }

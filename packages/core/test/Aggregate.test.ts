@@ -1,7 +1,7 @@
-import { Aggregate, CommandHandler, EventStore, ExpectedVersion, SnapshotStore } from "@facta/core"
+import { Aggregate, CommandHandler, Decider, EventCatalog, EventStore, ExpectedVersion, SnapshotStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, TestClock } from "effect"
-import { Counter, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
+import { Chunk, Effect, Layer, Option, Schema, Stream, TestClock } from "effect"
+import { Counter, counterDecider, CounterEvents, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
 
 const stores = Layer.merge(EventStore.layerMemory, SnapshotStore.layerMemory)
 
@@ -136,5 +136,87 @@ describe("Aggregate.load", () => {
       ], ExpectedVersion.NoStream)
       const error = yield* Effect.flip(Aggregate.load(Counter, streamId))
       expect(error._tag).toBe("EventDecodeError")
+    }).pipe(Effect.provide(stores)))
+
+  it.effect("folds several pages of old versions and renamed types to the state the catalog decodes", () =>
+    Effect.gen(function*() {
+      const streamId = newStreamId()
+      const stored = (type: string, schemaVersion: number, data: object) => ({
+        eventId: crypto.randomUUID(),
+        type,
+        schemaVersion,
+        data,
+        metadata: {}
+      })
+      // 2,500 events, three pages, every stored form in turn.
+      const forms = (i: number) => [
+        stored("Incremented", 1, { step: i % 7 }),
+        stored("Incremented", 2, { by: i % 11 }),
+        stored("Incremented", 3, { by: 1, note: "" }),
+        stored("CounterBumped", 3, { by: 2, note: "renamed" }),
+        stored("Reset", 1, {})
+      ]
+      const events = Array.from({ length: 2_500 }, (_, i) => forms(i)[i % 5])
+      yield* EventStore.append(streamId, events, ExpectedVersion.NoStream)
+      const decoded = yield* Stream.runCollect(EventCatalog.readStream(CounterEvents, streamId))
+      const replayed = Chunk.reduce(decoded, counterDecider.initialState, (state, event) => counterDecider.evolve(state, event.data))
+      const loaded = yield* Aggregate.load(Counter, streamId)
+      expect(loaded).toMatchObject({ state: replayed, version: 2_500, eventsFolded: 2_500 })
+      expect(yield* Aggregate.load(Counter, streamId, { version: 1_234 })).toMatchObject({ version: 1_234, eventsFolded: 1_234 })
+    }).pipe(Effect.provide(stores)))
+
+  it.effect("names the stream, version and position of an event that does not decode in the middle of a page", () =>
+    Effect.gen(function*() {
+      const streamId = newStreamId()
+      const event = (data: object) => ({ eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data, metadata: {} })
+      yield* EventStore.append(streamId, [
+        event({ by: 1, note: "" }),
+        event({ by: 2, note: "" }),
+        event({ by: 2.5, note: "" }),
+        event({ by: 3, note: "" })
+      ], ExpectedVersion.NoStream)
+      const [bad] = yield* Effect.flatMap(EventStore.EventStore, (store) => store.readStreamBatch(streamId, { from: 3, limit: 1 }))
+      const error = yield* Effect.flip(Aggregate.load(Counter, streamId))
+      expect(error).toMatchObject({
+        _tag: "EventDecodeError",
+        streamId,
+        streamVersion: 3,
+        globalPosition: bad.globalPosition,
+        eventId: bad.eventId
+      })
+    }).pipe(Effect.provide(stores)))
+
+  it.effect("rejects a stored payload whose own _tag names another type, as Schema does", () =>
+    Effect.gen(function*() {
+      const streamId = newStreamId()
+      // Payloads are stored without their tag; one that carries a tag keeps it when decoded.
+      yield* EventStore.append(streamId, [
+        { eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data: { _tag: "Reset", by: 1, note: "" }, metadata: {} }
+      ], ExpectedVersion.NoStream)
+      const error = yield* Effect.flip(Aggregate.load(Counter, streamId))
+      expect(error).toMatchObject({ _tag: "EventDecodeError", streamVersion: 1 })
+    }).pipe(Effect.provide(stores)))
+
+  it.effect("folds an event the fast path rejected when it decodes on the second reading, and goes on", () =>
+    Effect.gen(function*() {
+      // A refinement that fails only the first time it runs.
+      let checks = 0
+      const Noted = Schema.TaggedStruct("Noted", { text: Schema.String.pipe(Schema.filter(() => ++checks > 1)) })
+      const Notes = Aggregate.make({
+        category: "notes",
+        catalog: EventCatalog.make([Noted]),
+        decider: Decider.make({
+          initialState: [] as ReadonlyArray<string>,
+          decide: () => [],
+          evolve: (state: ReadonlyArray<string>, event: typeof Noted.Type) => [...state, event.text]
+        })
+      })
+      const streamId = `notes-${crypto.randomUUID()}`
+      yield* EventStore.append(
+        streamId,
+        ["a", "b", "c"].map((text) => ({ eventId: crypto.randomUUID(), type: "Noted", schemaVersion: 1, data: { text }, metadata: {} })),
+        ExpectedVersion.NoStream
+      )
+      expect(yield* Aggregate.load(Notes, streamId)).toMatchObject({ state: ["a", "b", "c"], version: 3, eventsFolded: 3 })
     }).pipe(Effect.provide(stores)))
 })

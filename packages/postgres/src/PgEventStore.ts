@@ -62,14 +62,17 @@ export interface Options<Inline extends ReadonlyArray<Projection.Any> = Readonly
 export type MakeError = PgSchema.InvalidSchemaName | PgSchema.MigrationFailed
 
 interface PayloadRow {
-  readonly stream_version: string
   readonly type: string
   readonly schema_version: number
   readonly data: unknown
 }
 
-/** The first `limit` rows as a page; a row beyond them means more follow. */
-const toPayloadPage = (rows: ReadonlyArray<PayloadRow>, limit: number): EventStore.PayloadPage => {
+/**
+ * The first `limit` rows as a page; a row beyond them means more follow. A stream's versions are
+ * dense (1, 2, 3, … with none ever removed), so the rows read from `from` on are versions
+ * `from + index`: reading them would only cost a bigint to parse per row.
+ */
+const toPayloadPage = (rows: ReadonlyArray<PayloadRow>, from: number, limit: number): EventStore.PayloadPage => {
   const count = Math.min(rows.length, limit)
   const streamVersions: Array<number> = new Array(count)
   const types: Array<string> = new Array(count)
@@ -77,7 +80,7 @@ const toPayloadPage = (rows: ReadonlyArray<PayloadRow>, limit: number): EventSto
   const data: Array<unknown> = new Array(count)
   for (let index = 0; index < count; index++) {
     const row = rows[index]
-    streamVersions[index] = Number(row.stream_version)
+    streamVersions[index] = from + index
     types[index] = row.type
     schemaVersions[index] = row.schema_version
     data[index] = row.data
@@ -280,10 +283,10 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
 
     const readStreamPayloads: EventStore.Backend["readStreamPayloads"] = (streamId, { from, limit, to }) =>
       // One row past the page tells whether more follow, without a trailing empty read.
-      run(sql<PayloadRow>`SELECT stream_version, type, schema_version, data FROM ${s}.events
+      run(sql<PayloadRow>`SELECT type, schema_version, data FROM ${s}.events
         WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
         ORDER BY stream_version ASC LIMIT ${Math.min(limit, Number.MAX_SAFE_INTEGER - 1) + 1}`).pipe(
-        Effect.map((rows) => toPayloadPage(rows, limit)),
+        Effect.map((rows) => toPayloadPage(rows, from, limit)),
         Effect.mapError(unavailable("readStream"))
       )
 

@@ -22,7 +22,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
 import type { Scope } from "effect"
-import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream, SubscriptionRef } from "effect"
+import { Chunk, Duration, Effect, Layer, Option, RcRef, Schedule, Stream, SubscriptionRef } from "effect"
 import { type EventRow, recordedAtMillis, toRecorded } from "./internal/eventRow.js"
 import { holdListenerLease } from "./internal/listenerLease.js"
 import { makeRunner } from "./internal/statementRunner.js"
@@ -330,23 +330,23 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       Effect.retry(Schedule.spaced("1 second")),
       Effect.forever
     )
-    const scope = yield* Effect.scope
-    // In the background, so that no subscriber waits for it (or, interrupted, leaves it half
-    // done): the lease, then a wake-up (subscribers read again, in case an append committed
-    // unnotified before the lease), then LISTEN. Until then subscribers poll.
-    const ensureListening = yield* Effect.cached(
-      Effect.forkIn(
-        Effect.interruptible(
-          holdListenerLease(sql, schema.name, scope).pipe(Effect.zipRight(bump), Effect.zipRight(listen))
-        ),
-        scope
-      )
-    )
+    // Held while some subscription runs (and a second after the last one ends), in the
+    // background so that no subscriber waits for it: the lease, then a wake-up (subscribers read
+    // again, in case an append committed unnotified before the lease), then LISTEN. Until then,
+    // and whenever the LISTEN connection is lost, subscribers poll.
+    const listening = yield* RcRef.make({
+      acquire: Effect.asVoid(
+        Effect.forkScoped(
+          Effect.interruptible(holdListenerLease(sql, schema.name).pipe(Effect.zipRight(bump), Effect.zipRight(listen)))
+        )
+      ),
+      idleTimeToLive: Duration.seconds(1)
+    })
 
     const subscribe: EventStore.Backend["subscribe"] = ({ after, batchSize, filter }) =>
-      Stream.unwrap(
+      Stream.unwrapScoped(
         Effect.as(
-          ensureListening,
+          RcRef.get(listening),
           Subscription.catchUpThenLive({
             after,
             batchSize,

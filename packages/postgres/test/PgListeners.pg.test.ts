@@ -1,11 +1,10 @@
 import { EventStore, ExpectedVersion } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { describe, expect, it } from "@effect/vitest"
-import { PgStore } from "@facta/postgres"
 import { Effect, Exit, Fiber, Layer, Schedule, Scope, Stream } from "effect"
 import type pg from "pg"
 import { connect, query } from "./rawPostgres.js"
-import { clientLayer, storesLayer } from "./support.js"
+import { storesLayer } from "./support.js"
 
 const event = (n: number) => ({ eventId: crypto.randomUUID(), type: "Thing", schemaVersion: 1, data: { n }, metadata: {} })
 
@@ -30,7 +29,7 @@ const leases = (client: pg.Client, schema: string) =>
   )
 
 describe("append notifications", () => {
-  it.scopedLive("an append notifies only while some process holds a live listener lease, which the store gives back on close", () =>
+  it.scopedLive("an append notifies only while some process holds a live listener lease, held while a subscription runs", () =>
     Effect.gen(function*() {
       const schema = uniqueSchemaName()
       const channel = `${schema}_events`
@@ -73,21 +72,18 @@ describe("append notifications", () => {
       yield* eventually(Effect.filterOrFail(Effect.sync(() => seen), (all) => all.length === 3))
       expect(seen).toEqual([1, 2, 3])
 
-      // Another store on the schema takes its own lease (clearing the expired one), and gives it
-      // back when it closes.
-      const otherScope = yield* Scope.make()
-      const other = yield* Layer.buildWithScope(
-        PgStore.layer({ schema, migrate: false }).pipe(Layer.provide(clientLayer(2))),
-        otherScope
-      )
-      yield* Effect.provide(
-        EventStore.subscribe().pipe(Stream.take(3), Stream.runDrain),
-        other
-      )
-      yield* eventually(Effect.filterOrFail(leases(raw, schema), (all) => all.length === 1 && all[0].live))
-      yield* Scope.close(otherScope, Exit.void)
-      expect(yield* leases(raw, schema)).toEqual([])
+      // When its last subscription ends the store gives its lease back (after a second's grace).
       yield* Fiber.interrupt(subscriber)
+      yield* query(raw, `UPDATE "${schema}".listeners SET expires_at = now() + interval '30 seconds'`)
+      yield* eventually(Effect.filterOrFail(leases(raw, schema), (all) => all.length === 0))
+      yield* store.append("thing-1", [event(4)], ExpectedVersion.Exact(3))
+      yield* settle
+      expect(received).toHaveLength(1)
+
+      // A new subscription takes a lease again.
+      const again = yield* store.subscribe().pipe(Stream.take(4), Stream.runCollect, Effect.forkIn(storeScope))
+      yield* eventually(Effect.filterOrFail(leases(raw, schema), (all) => all.length === 1 && all[0].live))
+      yield* Fiber.join(again)
       yield* Scope.close(storeScope, Exit.void)
     }))
 })

@@ -245,10 +245,17 @@ export interface EventLocation {
  * @category backends
  */
 export interface Backend {
+  /**
+   * Appends the events. Runs inside `span` ("EventStore.append") without it being made the
+   * current span, which costs a context switch per append: a backend whose work creates spans
+   * of its own (SQL statements, inline projections' handlers) nests them with
+   * `Effect.withParentSpan(span)`.
+   */
   readonly append: (
     streamId: StreamId.StreamId,
     events: ReadonlyArray<SerializedEvent>,
-    expected: ExpectedVersion.ExpectedVersion
+    expected: ExpectedVersion.ExpectedVersion,
+    span: Tracer.Span
   ) => Effect.Effect<
     AppendResult,
     ConcurrencyConflict | DuplicateEventId | EventStoreUnavailable | Projection.InlineProjectionFailed
@@ -383,9 +390,8 @@ const serialize = (
   const out: Array<SerializedEvent> = new Array(events.length)
   for (let index = 0; index < events.length; index++) {
     const event = events[index]
-    const invalid = (reason: string) => new InvalidEvent({ streamId, index, reason })
     if (typeof event.eventId !== "string" || !uuidPattern.test(event.eventId)) {
-      return invalid(`event id ${JSON.stringify(event.eventId)} is not a UUID`)
+      return new InvalidEvent({ streamId, index, reason: `event id ${JSON.stringify(event.eventId)} is not a UUID` })
     }
     const eventId = event.eventId.toLowerCase()
     if (seen.has(eventId)) {
@@ -393,21 +399,31 @@ const serialize = (
     }
     seen.add(eventId)
     if (typeof event.type !== "string" || event.type.length === 0 || event.type.length > 256) {
-      return invalid("the event type must be a non-empty string of at most 256 characters")
+      return new InvalidEvent({ streamId, index, reason: "the event type must be a non-empty string of at most 256 characters" })
     }
     const typeProblem = StreamId.validate(event.type)
     if (typeProblem !== undefined) {
-      return invalid(`the event type ${typeProblem.replace("a stream id", "").trim()}`)
+      return new InvalidEvent({ streamId, index, reason: `the event type ${typeProblem.replace("a stream id", "").trim()}` })
     }
     if (!Number.isSafeInteger(event.schemaVersion) || event.schemaVersion < 1) {
-      return invalid(`the schema version must be a positive integer, got ${String(event.schemaVersion)}`)
+      return new InvalidEvent({
+        streamId,
+        index,
+        reason: `the schema version must be a positive integer, got ${String(event.schemaVersion)}`
+      })
     }
     const data = toJson(event.data)
     if (data === undefined) {
-      return invalid("the payload is not JSON-serializable text (a BigInt, a cycle, a NUL character or a lone surrogate?)")
+      return new InvalidEvent({
+        streamId,
+        index,
+        reason: "the payload is not JSON-serializable text (a BigInt, a cycle, a NUL character or a lone surrogate?)"
+      })
     }
     const metadata = toJson(event.metadata)
-    if (metadata === undefined || metadata[0] !== "{") return invalid("the metadata is not a JSON object")
+    if (metadata === undefined || metadata[0] !== "{") {
+      return new InvalidEvent({ streamId, index, reason: "the metadata is not a JSON object" })
+    }
     out[index] = { eventId, type: event.type, schemaVersion: event.schemaVersion, data, metadata }
   }
   return out
@@ -422,7 +438,8 @@ const toJson = (value: unknown): string | undefined => {
   try {
     // NUL cannot be stored in Postgres text/jsonb: reject it in every store alike.
     const json = JSON.stringify(value)
-    return typeof json === "string" && !unstorableEscape.test(json) ? json : undefined
+    // Most payloads have no \u escape at all: a plain search settles them.
+    return typeof json === "string" && (!json.includes("\\u") || !unstorableEscape.test(json)) ? json : undefined
   } catch {
     return undefined
   }
@@ -458,8 +475,7 @@ export const make = (backend: Backend): EventStoreShape => ({
       if (Either.isLeft(id)) return Effect.fail(id.left)
       const serialized = serialize(id.right, events)
       if (!Array.isArray(serialized)) return Effect.fail(serialized)
-      return backend.append(id.right, serialized, expected).pipe(
-        Effect.withParentSpan(span),
+      return backend.append(id.right, serialized, expected, span).pipe(
         Effect.tapErrorTag("ConcurrencyConflict", () => Metric.increment(Metrics.conflicts)),
         Effect.tap((result) => recordAppend(span, result, serialized.length))
       )

@@ -21,7 +21,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
-import type { Scope } from "effect"
+import type { Scope, Tracer } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, RcRef, Schedule, Stream, SubscriptionRef } from "effect"
 import { type EventRow, recordedAtMillis, toRecorded } from "./internal/eventRow.js"
 import { holdListenerLease } from "./internal/listenerLease.js"
@@ -191,7 +191,8 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     const callAppend = (
       streamId: string,
       events: ReadonlyArray<EventStore.SerializedEvent>,
-      expected: ExpectedVersion.ExpectedVersion
+      expected: ExpectedVersion.ExpectedVersion,
+      span?: Tracer.Span
     ) => {
       const [kind, version] = expectedKind(expected)
       return run(sql<AppendRow>`
@@ -203,13 +204,13 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
             ${events.map((e) => e.schemaVersion)}::integer[],
             ${events.map((e) => e.data)}::jsonb[],
             ${events.map((e) => e.metadata)}::jsonb[],
-            ${schema.channel})`)
+            ${schema.channel})`, span)
     }
 
-    const appendAlone: EventStore.Backend["append"] = (streamId, events, expected) =>
+    const appendAlone: EventStore.Backend["append"] = (streamId, events, expected, span) =>
       // A unique violation means a concurrent append recorded one of these event ids first;
       // once it has committed, checking again tells a repeat from a duplicate.
-      retryOnUniqueViolation(callAppend(streamId, events, expected), 2).pipe(
+      retryOnUniqueViolation(callAppend(streamId, events, expected, span), 2).pipe(
         Effect.mapError(unavailable("append")),
         Effect.flatMap(([row]) => toAppendResult(streamId, expected, row))
       )
@@ -218,8 +219,9 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     const appendWithProjections = (
       project: (appended: ReadonlyArray<RecordedEvent.RecordedEvent>) => Effect.Effect<void, Projection.InlineProjectionFailed>
     ): EventStore.Backend["append"] =>
-    (streamId, events, expected) => {
-      const attempt = sql.withTransaction(
+    (streamId, events, expected, span) => {
+      // The transaction's, the statements' and the handlers' spans under the append's.
+      const attempt = Effect.withParentSpan(sql.withTransaction(
         Effect.tap(callAppend(streamId, events, expected), ([row]) =>
           row.outcome === "appended"
             // The recorded envelopes (positions, transaction id, recorded_at), read back in the transaction.
@@ -228,7 +230,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
                   AND stream_version <= ${Number(row.version)}
                 ORDER BY stream_version ASC`.pipe(Effect.flatMap((rows) => project(rows.map(toRecorded))))
             : Effect.void)
-      )
+      ), span)
       // As in appendAlone: a concurrent append of the same ids; the whole transaction runs again.
       const retried = Effect.catchIf(attempt, isUniqueSqlError, () => Effect.catchIf(attempt, isUniqueSqlError, () => attempt))
       return retried.pipe(

@@ -186,7 +186,9 @@ export const makeMemoryBackend = (
   const turns = yield* Effect.makeSemaphore(1)
   const append: Backend["append"] = options.inline === undefined
     ? (streamId, events, expected) => appendWith(streamId, events, expected, undefined)
-    : (streamId, events, expected) => turns.withPermits(1)(appendWith(streamId, events, expected, options.inline))
+    : (streamId, events, expected, span) =>
+      // The handlers' spans belong under the append's.
+      Effect.withParentSpan(turns.withPermits(1)(appendWith(streamId, events, expected, options.inline)), span)
 
   const readStream: Backend["readStream"] = (streamId, { direction, from, limit, to }) =>
     Stream.suspend(() => {

@@ -6,12 +6,21 @@
 import type { Statement } from "@effect/sql/Statement"
 import { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { Tracer } from "effect"
 import { Effect, Option } from "effect"
 import type pg from "pg"
 import { PgPool } from "../PgPool.js"
 
-/** Runs a statement and returns its rows. */
-export type Run = <Row extends object>(statement: Statement<Row>) => Effect.Effect<ReadonlyArray<Row>, SqlError>
+/**
+ * Runs a statement and returns its rows. Through `@effect/sql` its span nests under `parent`
+ * when given (the direct path creates no span).
+ */
+export type Run = <Row extends object>(
+  statement: Statement<Row>,
+  parent?: Tracer.Span
+) => Effect.Effect<ReadonlyArray<Row>, SqlError>
+
+const viaClient: Run = (statement, parent) => parent === undefined ? statement : Effect.withParentSpan(statement, parent)
 
 /**
  * Runs statements on the pool directly when the context has a `PgPool` and the fiber is not
@@ -20,12 +29,12 @@ export type Run = <Row extends object>(statement: Statement<Row>) => Effect.Effe
  * rows come back as node-postgres parses them either way, and errors are `SqlError`s.
  */
 export const makeRunner: Effect.Effect<Run> = Effect.map(Effect.serviceOption(PgPool), (pool) => {
-  if (Option.isNone(pool)) return (statement) => statement
+  if (Option.isNone(pool)) return viaClient
   const direct = directQuery(pool.value)
-  return <Row extends object>(statement: Statement<Row>) =>
+  return <Row extends object>(statement: Statement<Row>, parent?: Tracer.Span) =>
     Effect.flatMap(
       Effect.serviceOption(SqlClient.TransactionConnection),
-      (transaction) => Option.isSome(transaction) ? statement : direct<Row>(...statement.compile(true))
+      (transaction) => Option.isSome(transaction) ? viaClient(statement, parent) : direct<Row>(...statement.compile(true))
     )
 })
 

@@ -23,7 +23,7 @@ import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
 import type { Scope, Tracer } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, RcRef, Schedule, Stream, SubscriptionRef } from "effect"
-import { type EventRow, recordedAtMillis, toRecorded } from "./internal/eventRow.js"
+import { type EventRow, recordedAtMillis, toRecordedEvents } from "./internal/eventRow.js"
 import { holdListenerLease } from "./internal/listenerLease.js"
 import { makeRunner } from "./internal/statementRunner.js"
 import * as PgSchema from "./PgSchema.js"
@@ -228,7 +228,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
             ? sql<EventRow>`SELECT ${columns} FROM ${s}.events
                 WHERE stream_id = ${streamId} AND stream_version > ${Number(row.version) - events.length}
                   AND stream_version <= ${Number(row.version)}
-                ORDER BY stream_version ASC`.pipe(Effect.flatMap((rows) => project(rows.map(toRecorded))))
+                ORDER BY stream_version ASC`.pipe(Effect.flatMap((rows) => project(toRecordedEvents(rows))))
             : Effect.void)
       ), span)
       // As in appendAlone: a concurrent append of the same ids; the whole transaction runs again.
@@ -261,7 +261,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
                 ORDER BY stream_version DESC LIMIT ${batch}`
         )
         return Effect.map(query, (rows) => {
-          const events = rows.map(toRecorded)
+          const events = toRecordedEvents(rows)
           const remaining = cursor.remaining - events.length
           const last = events[events.length - 1]
           const next = events.length < batch || remaining === 0 || last === undefined
@@ -279,7 +279,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       run(sql<EventRow>`SELECT ${columns} FROM ${s}.events
         WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
         ORDER BY stream_version ASC LIMIT ${limit}`).pipe(
-        Effect.map((rows) => rows.map(toRecorded)),
+        Effect.map((rows) => toRecordedEvents(rows)),
         Effect.mapError(unavailable("readStream"))
       )
 
@@ -308,7 +308,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
           ${filterClause(filter)}
         ORDER BY transaction_id, global_position
-        LIMIT ${limit}`).pipe(Effect.map((rows) => rows.map(toRecorded)))
+        LIMIT ${limit}`).pipe(Effect.map((rows) => toRecordedEvents(rows)))
 
     const readAll: EventStore.Backend["readAll"] = ({ after, filter, limit }) =>
       Stream.paginateChunkEffect({ after, remaining: limit }, (cursor) => {

@@ -38,3 +38,33 @@ export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
   metadata: row.metadata,
   recordedAt: new Date(row.recorded_at_ms)
 })
+
+/**
+ * The rows as envelopes. The events of one append share their transaction id, so a run of rows
+ * with the same id text shares one parsed bigint (a page of batched appends parses few).
+ */
+export const toRecordedEvents = (rows: ReadonlyArray<EventRow>): Array<RecordedEvent.RecordedEvent> => {
+  const events: Array<RecordedEvent.RecordedEvent> = new Array(rows.length)
+  let transactionText = ""
+  let transactionId = 0n
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]
+    if (row.transaction_id_text !== transactionText) {
+      transactionText = row.transaction_id_text
+      transactionId = BigInt(transactionText)
+    }
+    events[index] = {
+      eventId: row.event_id_text,
+      streamId: row.stream_id as StreamId.StreamId,
+      streamVersion: Number(row.stream_version_text),
+      globalPosition: BigInt(row.global_position_text),
+      transactionId,
+      type: row.type,
+      schemaVersion: row.schema_version,
+      data: row.data,
+      metadata: row.metadata,
+      recordedAt: new Date(row.recorded_at_ms)
+    }
+  }
+  return events
+}

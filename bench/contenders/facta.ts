@@ -43,13 +43,11 @@ export const makeFacta = async (url: string, schema: string, readBatchSize: numb
     return loaded.state._tag === "Open" ? loaded.state.balanceCents : Number.NaN
   }
 
-  const readAll = async () => {
-    let count = 0
-    await runtime.runPromise(
-      store.readAll().pipe(Stream.runForEachChunk((chunk) => Effect.sync(() => void (count += chunk.length))))
-    )
-    return count
-  }
+  // Counted with Stream.runCount. A consumer written as `runForEachChunk((chunk) =>
+  // Effect.sync(() => count += chunk.length))` reads the same log ~1.4× slower on Node 20: most
+  // pages then outlive V8's young-generation collections (see countReads in core's EventStore).
+  // A real consumer does more per chunk than count, and that cost is its own.
+  const readAll = () => runtime.runPromise(Stream.runCount(store.readAll()))
 
   const startSubscriber = async () => {
     const head = await runtime.runPromise(store.head())

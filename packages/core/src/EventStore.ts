@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { Tracer } from "effect"
-import { Chunk, Context, Data, Effect, Either, FiberRef, Layer, Metric, Option, Stream } from "effect"
+import { Context, Data, Effect, Either, FiberRef, Layer, Metric, Option, Stream } from "effect"
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import { makeMemoryBackend } from "./internal/memoryEventStore.js"
 import * as Metrics from "./Metrics.js"
@@ -492,7 +492,7 @@ export const make = (backend: Backend): EventStoreShape => ({
         })
       ),
       Stream.unwrap,
-      Stream.mapChunksEffect(countRead),
+      countReads,
       Stream.withSpan("EventStore.readStream", {
         attributes: { ...streamAttributes(streamId), "facta.direction": options.direction ?? "forwards" }
       })
@@ -536,7 +536,7 @@ export const make = (backend: Backend): EventStoreShape => ({
       limit: positiveOr(options.limit, Number.MAX_SAFE_INTEGER),
       filter: options.filter ?? {}
     }).pipe(
-      Stream.mapChunksEffect(countRead),
+      countReads,
       Stream.withSpan("EventStore.readAll", {
         attributes: { "facta.after": Position.format(options.after ?? Position.start) }
       })
@@ -547,7 +547,7 @@ export const make = (backend: Backend): EventStoreShape => ({
       after: options.after ?? Position.start,
       filter: options.filter ?? {},
       batchSize: Math.max(1, positiveOr(options.batchSize, 500))
-    }).pipe(Stream.mapChunksEffect(countRead)),
+    }).pipe(countReads),
 
   streamVersion: (streamId) =>
     validateStreamId(streamId).pipe(
@@ -583,8 +583,21 @@ const recordAppend = (span: Tracer.Span, result: AppendResult, events: number): 
     return Effect.void
   })
 
-const countRead = <A>(chunk: Chunk.Chunk<A>): Effect.Effect<Chunk.Chunk<A>> =>
-  Effect.as(Metric.incrementBy(Metrics.eventsRead, chunk.length), chunk)
+/**
+ * Counts the events a read delivers (`facta.events.read`, with the reading fiber's metric labels).
+ * Updated synchronously in a `mapChunks`, not by an effect per chunk: with an effect that
+ * carries the chunk (`Effect.as(increment, chunk)`) most pages outlived V8's young-generation
+ * collections and were promoted, and a catch-up read of 100,000 events on Postgres took ~1.4×
+ * as long, the difference all garbage collection (measured with `--trace-gc`).
+ */
+const countReads = <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  Stream.unwrap(
+    Effect.map(FiberRef.get(FiberRef.currentMetricLabels), (labels) =>
+      Stream.mapChunks(stream, (chunk) => {
+        Metrics.eventsRead.unsafeUpdate(chunk.length, labels)
+        return chunk
+      }))
+  )
 
 /**
  * An in-memory event store. It keeps payloads as JSON text, exactly as a database would, so

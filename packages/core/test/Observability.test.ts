@@ -1,7 +1,7 @@
 import { Aggregate, CommandHandler, EventStore, ExpectedVersion, Metrics, SnapshotStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
 import type { Context, Exit, Option } from "effect"
-import { Effect, Layer, Metric, Ref, Schedule, Tracer } from "effect"
+import { Effect, Layer, Metric, Ref, Schedule, Stream, Tracer } from "effect"
 import { contendedCounter, Counter, currentStream, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
 
 interface Recorded {
@@ -121,5 +121,25 @@ describe("observability", () => {
       expect(append?.attributes.get("facta.next_expected_version")).toBe(1)
       expect(append?.parent).toBe("CommandHandler.handle")
       expect(read?.attributes.get("facta.stream_id")).toBe(streamId)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.effect("counts the events each read delivers, under the reading fiber's metric labels", () =>
+    Effect.gen(function*() {
+      const reader = crypto.randomUUID()
+      const eventsRead = Metrics.eventsRead.pipe(Metric.tagged("reader", reader))
+      const streamId = newStreamId()
+      yield* EventStore.append(streamId, Array.from({ length: 5 }, (_, by) => ({
+        eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data: { by, note: "" }, metadata: {}
+      })), ExpectedVersion.NoStream)
+      const labelled = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.tagMetrics(effect, "reader", reader)
+      // Unlabelled reads count too, but not under this reader's label.
+      yield* Stream.runDrain(EventStore.readStream(streamId))
+      expect((yield* Metric.value(eventsRead)).count).toBe(0)
+      yield* labelled(Stream.runDrain(EventStore.readStream(streamId, { from: 2 })))
+      expect((yield* Metric.value(eventsRead)).count).toBe(4)
+      const log = yield* labelled(Stream.runCount(EventStore.readAll()))
+      expect((yield* Metric.value(eventsRead)).count).toBe(4 + log)
+      yield* labelled(Stream.runDrain(Stream.take(EventStore.subscribe(), log)))
+      expect((yield* Metric.value(eventsRead)).count).toBe(4 + log + log)
     }).pipe(Effect.provide(EventStore.layerMemory)))
 })

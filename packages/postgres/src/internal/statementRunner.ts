@@ -49,7 +49,7 @@ const directQuery = (pool: pg.Pool) =>
     let interrupted = false
     pool.connect((connectError, client, release) => {
       if (connectError || !client) {
-                if (!interrupted) {
+        if (!interrupted) {
           resume(Effect.fail(new SqlError({ cause: connectError, message: "Failed to acquire connection" })))
         }
         return

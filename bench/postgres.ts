@@ -342,8 +342,21 @@ const describeServer = async (url: string, embedded: boolean): Promise<string> =
 // main
 // ---------------------------------------------------------------------------------------------
 
-/** Runs the Postgres benchmark, prints its table and verdicts, and writes `bench/results/postgres.json`. */
-export const main = async (): Promise<ReadonlyArray<Figure>> => {
+/** The figures by part name, in the order they run: `npm run bench -- postgres load catch-up` runs two. */
+const parts = ["serial", "concurrent", "subscribed", "batch", "hot", "load", "catch-up"] as const
+type Part = (typeof parts)[number]
+
+const isPart = (name: string): name is Part => (parts as ReadonlyArray<string>).includes(name)
+
+/**
+ * Runs the Postgres benchmark, prints its table and verdicts, and writes
+ * `bench/results/postgres.json` — unless only some `chosen` parts run (for working on one figure),
+ * when it writes nothing.
+ */
+export const main = async (chosen: ReadonlyArray<string> = []): Promise<ReadonlyArray<Figure>> => {
+  const unknown = chosen.filter((name) => !isPart(name))
+  if (unknown.length > 0) throw new Error(`Unknown parts ${unknown.join(", ")}: the parts are ${parts.join(", ")}`)
+  const runs = (part: Part) => chosen.length === 0 || chosen.includes(part)
   const started = performance.now()
   console.log("Facta Postgres benchmark: Facta vs the same transaction by hand with node-postgres (pg) vs Emmett")
   console.log(environment())
@@ -363,25 +376,34 @@ export const main = async (): Promise<ReadonlyArray<Figure>> => {
       console.log(`  ${label} measured in ${formatNumber((performance.now() - begun) / 1000)} s`)
       return result
     }
-    const rows: Array<Row> = [
-      ...(await measured("serial appends", () => benchNewStreams(contenders, sizes.serialAppends, 1, 1))),
-      ...(await measured("concurrent appends", () =>
-        benchNewStreams(contenders, sizes.concurrentAppends, 1, sizes.concurrency))),
-      ...(await measured("concurrent appends with a live subscriber", () =>
-        benchNewStreamsSubscribed(contenders, sizes.concurrentAppends, sizes.concurrency))),
-      ...(await measured("10-event appends", () => benchNewStreams(contenders, sizes.batchAppends, 10, sizes.concurrency))),
-      ...(await measured("hot-stream appends", () => benchHotStreams(contenders))),
-      ...(await measured("loads", () => benchLoad(contenders)))
-    ]
-    const catchUp = await measured("catch-up reads", () => benchCatchUp(contenders))
-    rows.push(...catchUp.rows)
+    const rows: Array<Row> = []
+    if (runs("serial")) {
+      rows.push(...(await measured("serial appends", () => benchNewStreams(contenders, sizes.serialAppends, 1, 1))))
+    }
+    if (runs("concurrent")) {
+      rows.push(...(await measured("concurrent appends", () =>
+        benchNewStreams(contenders, sizes.concurrentAppends, 1, sizes.concurrency))))
+    }
+    if (runs("subscribed")) {
+      rows.push(...(await measured("concurrent appends with a live subscriber", () =>
+        benchNewStreamsSubscribed(contenders, sizes.concurrentAppends, sizes.concurrency))))
+    }
+    if (runs("batch")) {
+      rows.push(...(await measured("10-event appends", () => benchNewStreams(contenders, sizes.batchAppends, 10, sizes.concurrency))))
+    }
+    if (runs("hot")) rows.push(...(await measured("hot-stream appends", () => benchHotStreams(contenders))))
+    if (runs("load")) rows.push(...(await measured("loads", () => benchLoad(contenders))))
+    const catchUp = runs("catch-up") ? await measured("catch-up reads", () => benchCatchUp(contenders)) : undefined
+    if (catchUp !== undefined) rows.push(...catchUp.rows)
 
     console.log(
       `Scaled for a 2-core machine: per timed run ${sizes.serialAppends} serial appends, ${
         formatNumber(sizes.concurrentAppends)
       } concurrent, ${sizes.batchAppends} × 10 events, ${formatNumber(sizes.hotAppends)} hot-stream appends, ${
         sizes.loadsPerRun
-      } loads, one read of the ${formatNumber(catchUp.log)}-event log; medians of ${appendRepetitions.runs} (appends), ${
+      } loads, one read of the ${
+        catchUp === undefined ? "whole" : formatNumber(catchUp.log)
+      }-event log; medians of ${appendRepetitions.runs} (appends), ${
         loadRepetitions.runs
       } (loads) and ${catchUpRepetitions.runs} (catch-up) runs after warm-up, contenders interleaved; ` +
         "Facta and pg each in a fresh schema, Emmett in a fresh database (see bench/contenders/emmett.ts), all on this server, each with a 16-connection pool.\n"
@@ -398,17 +420,25 @@ export const main = async (): Promise<ReadonlyArray<Figure>> => {
         "Hot streams: Facta streamVersion, pg and Emmett a SELECT on their streams table (Emmett's store has no version lookup)."
     )
     console.log(
-      "Loads: Facta Aggregate.load (the full envelope, Schema decode, BankAccount.evolve); pg reads the 4 columns a fold needs; " +
+      "Loads: Facta Aggregate.load (readStreamPayloads: type, schema version and payload; Schema decode; BankAccount.evolve); " +
+        "pg reads the 4 columns a fold needs; " +
         "Emmett aggregateStream; pg and Emmett fold today's payloads by hand, without validation."
     )
-    console.log(
-      `Catch-up: Facta EventStore.readAll, pg the same keyset-paged query by hand, Emmett readMessagesBatch (what its consumers poll with); ` +
-        `Emmett delivered ${catchUp.emmettDelivered.map(formatNumber).join(" / ")} events per read of the ${formatNumber(catchUp.log)}-event log ` +
-        "(it pages by global_position but orders by transaction_id, so it skips or repeats events where the two orders differ)."
-    )
+    if (catchUp !== undefined) {
+      console.log(
+        `Catch-up: Facta EventStore.readAll counted with Stream.runCount, pg the same keyset-paged query by hand, Emmett readMessagesBatch (what its consumers poll with); ` +
+          `Emmett delivered ${catchUp.emmettDelivered.map(formatNumber).join(" / ")} events per read of the ${formatNumber(catchUp.log)}-event log ` +
+          "(it pages by global_position but orders by transaction_id, so it skips or repeats events where the two orders differ)."
+      )
+    }
     const figures: ReadonlyArray<Figure> = rows.map(({ emmett, facta, name, pg, unit }) => ({ name, unit, facta, pg, emmett }))
-    await writeJson(new URL("./results/postgres.json", import.meta.url), figures)
-    console.log(`\nwrote bench/results/postgres.json in ${formatNumber((performance.now() - started) / 1000)} s`)
+    const elapsed = `${formatNumber((performance.now() - started) / 1000)} s`
+    if (chosen.length === 0) {
+      await writeJson(new URL("./results/postgres.json", import.meta.url), figures)
+      console.log(`\nwrote bench/results/postgres.json in ${elapsed}`)
+    } else {
+      console.log(`\nran ${chosen.join(", ")} only, in ${elapsed} (bench/results/postgres.json is written by full runs)`)
+    }
     return figures
   } finally {
     for (const contender of created) {

@@ -1,7 +1,8 @@
 /**
- * Runs the benchmarks: `npm run bench [-- memory|postgres|all]`. Each suite is a module
- * `bench/<suite>.ts` exporting `main(): Promise<unknown>`; `all` (the default) runs every
- * suite whose module exists.
+ * Runs the benchmarks: `npm run bench [-- memory|postgres|all [part…]]`. Each suite is a module
+ * `bench/<suite>.ts` exporting `main(parts): Promise<unknown>`; `all` (the default) runs every
+ * suite whose module exists. Parts, where a suite has them, run only some of its figures (see
+ * the suite).
  */
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
@@ -22,18 +23,18 @@ const selected = (argument: string | undefined): ReadonlyArray<Suite> => {
   return [argument]
 }
 
-const runSuite = async (suite: Suite): Promise<void> => {
+const runSuite = async (suite: Suite, parts: ReadonlyArray<string>): Promise<void> => {
   // A computed specifier: a suite that is not written yet must not break type-checking.
   const module: { readonly main?: unknown } = await import(moduleOf(suite).href)
   if (typeof module.main !== "function") throw new Error(`bench/${suite}.ts does not export main()`)
-  await module.main()
+  await module.main(parts)
 }
 
 try {
   const chosen = selected(process.argv[2])
   for (const [index, suite] of chosen.entries()) {
     if (index > 0) console.log("")
-    await runSuite(suite)
+    await runSuite(suite, process.argv.slice(3))
   }
 } catch (error) {
   console.error(error instanceof Error ? error.message : error)

@@ -3,6 +3,7 @@ import { CommandHandler, EventStore, ExpectedVersion, Position } from "@facta/co
 import { BankAccount } from "@facta/example-bank-account"
 import { expect, layer } from "@effect/vitest"
 import { Chunk, Data, Effect, Option, Stream } from "effect"
+import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { storesLayer } from "./support.js"
 
 class Abandoned extends Data.TaggedError("Abandoned") {}
@@ -63,5 +64,40 @@ layer(storesLayer())("PgEventStore (smoke)", (it) => {
       expect(committed.nextExpectedVersion).toBe(1)
       const events = Chunk.toReadonlyArray(yield* Stream.runCollect(EventStore.readStream(streamId)))
       expect(events.map((e) => e.data)).toEqual([{ n: 2 }])
+    }))
+})
+
+const schema = uniqueSchemaName()
+
+layer(storesLayer(schema))("PgEventStore recordedAt", (it) => {
+  it.effect("recordedAt is the millisecond that holds the stored instant, on every read that builds envelopes", () =>
+    Effect.gen(function*() {
+      // Microsecond instants on and next to millisecond boundaries, before and after 1970 and
+      // near the ends of the range the float8 transport is exact for.
+      const instants: ReadonlyArray<readonly [stored: string, expected: string]> = [
+        ["2026-11-23 19:15:01.123+00", "2026-11-23T19:15:01.123Z"],
+        ["2026-11-23 19:15:01.122999+00", "2026-11-23T19:15:01.122Z"],
+        ["2026-11-23 19:15:01.123001+00", "2026-11-23T19:15:01.123Z"],
+        ["2026-11-23 19:15:01.999999+00", "2026-11-23T19:15:01.999Z"],
+        ["1970-01-01 00:00:00+00", "1970-01-01T00:00:00.000Z"],
+        ["1969-12-31 23:59:59.999999+00", "1969-12-31T23:59:59.999Z"],
+        ["1901-02-03 04:05:06.007+00", "1901-02-03T04:05:06.007Z"],
+        ["2105-12-31 23:59:59.998999+00", "2105-12-31T23:59:59.998Z"],
+        ["2105-12-31 23:59:59.999+00", "2105-12-31T23:59:59.999Z"]
+      ]
+      const sql = yield* SqlClient.SqlClient
+      const streamId = `thing-${crypto.randomUUID()}`
+      yield* EventStore.append(streamId, instants.map((_, index) => event({ index })), ExpectedVersion.NoStream)
+      for (const [index, [stored]] of instants.entries()) {
+        yield* sql`UPDATE ${sql(schema)}.events SET recorded_at = ${stored}::timestamptz
+                    WHERE stream_id = ${streamId} AND stream_version = ${index + 1}`
+      }
+      const expected = instants.map(([, iso]) => iso)
+      const isoOf = (events: Chunk.Chunk<{ readonly recordedAt: Date }>) =>
+        Chunk.toReadonlyArray(events).map((e) => e.recordedAt.toISOString())
+      expect(isoOf(yield* Stream.runCollect(EventStore.readStream(streamId)))).toEqual(expected)
+      expect(isoOf(yield* Stream.runCollect(EventStore.readAll({ filter: { categories: ["thing"] } }).pipe(
+        Stream.filter((e) => e.streamId === streamId)
+      )))).toEqual(expected)
     }))
 })

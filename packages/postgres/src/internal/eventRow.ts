@@ -19,12 +19,22 @@ export interface EventRow {
 }
 
 /**
- * `recorded_at` as epoch milliseconds with the microseconds as a fraction (a float8 holds that
- * exactly enough to truncate to the same millisecond): node-postgres parses a timestamptz with
+ * `recorded_at` as epoch milliseconds with the microseconds as a fraction, a float8 that
+ * {@link recordedAt} turns into the exact millisecond. node-postgres parses a timestamptz with
  * regular expressions over its text, a tenth of a catch-up read's client time, while a float8 is
- * one `parseFloat`. A `Date` keeps milliseconds either way.
+ * one `parseFloat`. `date_part` computes the float8 directly; `extract` (numeric since PostgreSQL
+ * 14) is exact but took ~30 ms of server time per 100,000 rows.
  */
-export const recordedAtMillis = "(extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at_ms"
+export const recordedAtMillis = "date_part('epoch', recorded_at) * 1000 AS recorded_at_ms"
+
+/**
+ * The `Date` of a {@link recordedAtMillis} value: the millisecond that holds the instant. The
+ * float8 (two roundings: by 10^6, then by 1000) is less than half a microsecond from the exact
+ * value for instants from 1900 to 2106 (checked over ten million of them), and the exact value's
+ * fraction is a whole number of microseconds, so half a microsecond added before flooring lands
+ * in the right millisecond, before 1970 too (where truncating would round up).
+ */
+export const recordedAt = (millis: number): Date => new Date(Math.floor(millis + 0.0005))
 
 export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
   eventId: row.event_id_text,
@@ -36,7 +46,7 @@ export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
   schemaVersion: row.schema_version,
   data: row.data,
   metadata: row.metadata,
-  recordedAt: new Date(row.recorded_at_ms)
+  recordedAt: recordedAt(row.recorded_at_ms)
 })
 
 /**
@@ -63,7 +73,7 @@ export const toRecordedEvents = (rows: ReadonlyArray<EventRow>): Array<RecordedE
       schemaVersion: row.schema_version,
       data: row.data,
       metadata: row.metadata,
-      recordedAt: new Date(row.recorded_at_ms)
+      recordedAt: recordedAt(row.recorded_at_ms)
     }
   }
   return events

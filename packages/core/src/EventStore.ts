@@ -295,7 +295,11 @@ export interface Backend {
     readonly filter: EventFilter
     readonly batchSize: number
   }) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
-  readonly streamVersion: (streamId: StreamId.StreamId) => Effect.Effect<number, EventStoreUnavailable>
+  /**
+   * The stream's version (0 when it does not exist). Runs inside `span`
+   * ("EventStore.streamVersion") without it being the current span, as `append` does.
+   */
+  readonly streamVersion: (streamId: StreamId.StreamId, span: Tracer.Span) => Effect.Effect<number, EventStoreUnavailable>
   /** Where the event with this id (a valid UUID, lowercase) is recorded, if it is. */
   readonly locate: (eventId: string) => Effect.Effect<Option.Option<EventLocation>, EventStoreUnavailable>
   /**
@@ -549,11 +553,17 @@ export const make = (backend: Backend): EventStoreShape => ({
       batchSize: Math.max(1, positiveOr(options.batchSize, 500))
     }).pipe(countReads),
 
+  // Read before every Exact append of a command, so as lean as append.
   streamVersion: (streamId) =>
-    validateStreamId(streamId).pipe(
-      Effect.flatMap(backend.streamVersion),
-      Effect.map((version) => (version === 0 ? Option.none() : Option.some(version))),
-      Effect.withSpan("EventStore.streamVersion", { captureStackTrace: false, attributes: streamAttributes(streamId) })
+    Effect.useSpan(
+      "EventStore.streamVersion",
+      { captureStackTrace: false, attributes: streamAttributes(streamId) },
+      (span): Effect.Effect<Option.Option<number>, ReadError> => {
+        const id = StreamId.either(streamId)
+        return Either.isLeft(id)
+          ? Effect.fail(id.left)
+          : Effect.map(backend.streamVersion(id.right, span), (version) => (version === 0 ? Option.none() : Option.some(version)))
+      }
     ),
 
   locate: (eventId) =>

@@ -363,10 +363,10 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         )
       )
 
-    const streamVersion: EventStore.Backend["streamVersion"] = (streamId) =>
-      run(sql<{ readonly version: string }>`SELECT version FROM ${s}.streams WHERE stream_id = ${streamId}`).pipe(
-        Effect.map((rows) => (rows.length === 0 ? 0 : Number(rows[0].version))),
-        Effect.mapError(unavailable("streamVersion"))
+    const streamVersion: EventStore.Backend["streamVersion"] = (streamId, span) =>
+      Effect.mapBoth(
+        run(sql<{ readonly version: string }>`SELECT version::text AS version FROM ${s}.streams WHERE stream_id = ${streamId}`, span),
+        { onFailure: unavailable("streamVersion"), onSuccess: (rows) => (rows.length === 0 ? 0 : Number(rows[0].version)) }
       )
 
     const locate: EventStore.Backend["locate"] = (eventId) =>

@@ -43,11 +43,17 @@ const recordingTracer = (spans: Array<Recorded>) =>
 
 const event = () => ({ eventId: crypto.randomUUID(), type: "Thing", schemaVersion: 1, data: {}, metadata: {} })
 
-const appendTraced = (layer: Layer.Layer<EventStore.EventStore, unknown>) =>
+/** The spans `operation` starts, inside a "command" span, on the stores of `layer`. */
+const traced = <A, E>(
+  layer: Layer.Layer<EventStore.EventStore, unknown>,
+  operation: (streamId: string) => Effect.Effect<A, E, EventStore.EventStore>
+) =>
   Effect.gen(function*() {
     const spans: Array<Recorded> = []
     const stores = yield* Layer.build(layer)
-    yield* EventStore.append(`thing-${crypto.randomUUID()}`, [event()], ExpectedVersion.NoStream).pipe(
+    const streamId = `thing-${crypto.randomUUID()}`
+    yield* EventStore.append(streamId, [event()], ExpectedVersion.NoStream).pipe(Effect.provide(stores))
+    yield* operation(streamId).pipe(
       Effect.withSpan("command"),
       Effect.withTracer(recordingTracer(spans)),
       Effect.provide(stores)
@@ -55,17 +61,24 @@ const appendTraced = (layer: Layer.Layer<EventStore.EventStore, unknown>) =>
     return spans
   })
 
-describe("append spans on Postgres", () => {
-  it.scoped("through @effect/sql the statement's span nests under EventStore.append", () =>
-    Effect.gen(function*() {
-      const spans = yield* appendTraced(storesLayer(undefined, { withoutPool: true }))
-      expect(spans.find((span) => span.name === "EventStore.append")?.parent).toBe("command")
-      expect(spans.filter((span) => span.name === "sql.execute").map((span) => span.parent)).toEqual(["EventStore.append"])
-    }))
+const operations = {
+  append: (streamId: string) => EventStore.append(streamId, [event()], ExpectedVersion.Exact(1)),
+  streamVersion: (streamId: string) => EventStore.streamVersion(streamId)
+} as const
 
-  it.scoped("on the PgPool the append makes no statement span, only its own", () =>
-    Effect.gen(function*() {
-      const spans = yield* appendTraced(storesLayer())
-      expect(spans.map((span) => [span.name, span.parent])).toEqual([["command", undefined], ["EventStore.append", "command"]])
-    }))
+describe("spans on Postgres", () => {
+  for (const [name, operation] of Object.entries(operations)) {
+    it.scoped(`${name}: through @effect/sql the statement's span nests under EventStore.${name}`, () =>
+      Effect.gen(function*() {
+        const spans = yield* traced(storesLayer(undefined, { withoutPool: true }), operation)
+        expect(spans.find((span) => span.name === `EventStore.${name}`)?.parent).toBe("command")
+        expect(spans.filter((span) => span.name === "sql.execute").map((span) => span.parent)).toEqual([`EventStore.${name}`])
+      }))
+
+    it.scoped(`${name}: on the PgPool it makes no statement span, only its own`, () =>
+      Effect.gen(function*() {
+        const spans = yield* traced(storesLayer(), operation)
+        expect(spans.map((span) => [span.name, span.parent])).toEqual([["command", undefined], [`EventStore.${name}`, "command"]])
+      }))
+  }
 })

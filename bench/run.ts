@@ -1,33 +1,28 @@
 /**
- * Runs the benchmarks: `npm run bench [-- memory|postgres|all [part…]]`. Each suite is a module
- * `bench/<suite>.ts` exporting `main(parts): Promise<unknown>`; `all` (the default) runs every
- * suite whose module exists. Parts, where a suite has them, run only some of its figures (see
- * the suite).
+ * Runs the benchmarks: `npm run bench [-- memory|postgres|projections|all [part…]]`, `all` (the
+ * default) running every suite. Each suite is a module `bench/<suite>.ts` exporting
+ * `main`; the postgres suite also takes parts, to run only some of its figures (see there).
+ * `npm run bench` runs this file bundled (see `bench/bundle.mjs`).
  */
-import { existsSync } from "node:fs"
-import { fileURLToPath } from "node:url"
+import * as memory from "./memory.js"
+import * as postgres from "./postgres.js"
+import * as projections from "./projections.js"
 
-const suites = ["memory", "postgres", "projections"] as const
-type Suite = (typeof suites)[number]
+const suites = { memory, postgres, projections } as const
+type Suite = keyof typeof suites
 
-const moduleOf = (suite: Suite): URL => new URL(`./${suite}.ts`, import.meta.url)
-
-const isSuite = (name: string): name is Suite => (suites as ReadonlyArray<string>).includes(name)
+const isSuite = (name: string): name is Suite => Object.hasOwn(suites, name)
 
 const selected = (argument: string | undefined): ReadonlyArray<Suite> => {
-  if (argument === undefined || argument === "all") {
-    return suites.filter((suite) => existsSync(fileURLToPath(moduleOf(suite))))
-  }
-  if (!isSuite(argument)) throw new Error(`Unknown benchmark ${JSON.stringify(argument)}: use ${suites.join(", ")} or all`)
-  if (!existsSync(fileURLToPath(moduleOf(argument)))) throw new Error(`The ${argument} benchmark does not exist yet`)
+  if (argument === undefined || argument === "all") return Object.keys(suites) as Array<Suite>
+  if (!isSuite(argument)) throw new Error(`Unknown benchmark ${JSON.stringify(argument)}: use ${Object.keys(suites).join(", ")} or all`)
   return [argument]
 }
 
-const runSuite = async (suite: Suite, parts: ReadonlyArray<string>): Promise<void> => {
-  // A computed specifier: a suite that is not written yet must not break type-checking.
-  const module: { readonly main?: unknown } = await import(moduleOf(suite).href)
-  if (typeof module.main !== "function") throw new Error(`bench/${suite}.ts does not export main()`)
-  await module.main(parts)
+const runSuite = async (suite: Suite, parts: ReadonlyArray<string>): Promise<unknown> => {
+  if (suite === "postgres") return postgres.main(parts)
+  if (parts.length > 0) throw new Error(`The ${suite} benchmark has no parts to choose from`)
+  return suites[suite].main()
 }
 
 try {

@@ -61,10 +61,10 @@ const traced = <A, E>(
     return spans
   })
 
-const operations = {
-  append: (streamId: string) => EventStore.append(streamId, [event()], ExpectedVersion.Exact(1)),
-  streamVersion: (streamId: string) => EventStore.streamVersion(streamId)
-} as const
+const operations: Record<string, (streamId: string) => Effect.Effect<unknown, unknown, EventStore.EventStore>> = {
+  append: (streamId) => EventStore.append(streamId, [event()], ExpectedVersion.Exact(1)),
+  streamVersion: (streamId) => EventStore.streamVersion(streamId)
+}
 
 describe("spans on Postgres", () => {
   for (const [name, operation] of Object.entries(operations)) {

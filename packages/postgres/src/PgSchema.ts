@@ -201,6 +201,16 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
       )`
     yield* sql.unsafe(AppendFunctions.indexPlanRepeatOutcome(schema.name))
     yield* sql.unsafe(AppendFunctions.indexPlanAppend(schema.name))
+  }),
+  // Migration 5's `enable_seqscan = off` prices a plan that can only scan (the check for live
+  // listeners) at 10^10, far past `jit_above_cost`: on a server with JIT (PostgreSQL's Debian
+  // and Ubuntu packages) every append compiled that statement with LLVM, ~13 ms of an append that
+  // otherwise takes ~0.3 ms. These statements are never worth compiling.
+  "6_append_without_jit": Effect.gen(function*() {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const s = sql(schema.name)
+    yield* sql`ALTER FUNCTION ${s}.append_events(text, text, bigint, uuid[], text[], integer[], jsonb[], jsonb[], text) SET jit = off`
+    yield* sql`ALTER FUNCTION ${s}.repeat_outcome(text, text, bigint, uuid[]) SET jit = off`
   })
 })
 

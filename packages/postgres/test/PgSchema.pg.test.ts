@@ -59,7 +59,8 @@ describe("PgSchema migrations", () => {
         [2, "create_snapshots_and_checkpoints"],
         [3, "create_projection_leases_and_dead_letters"],
         [4, "leaner_append_events"],
-        [5, "listeners_and_index_plans"]
+        [5, "listeners_and_index_plans"],
+        [6, "append_without_jit"]
       ]])
       expect(results.filter((result) => result.length === 0)).toHaveLength(3)
       expect(yield* recordedMigrations(schema.name)).toEqual([
@@ -67,7 +68,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 2, copies: "1" },
         { migration_id: 3, copies: "1" },
         { migration_id: 4, copies: "1" },
-        { migration_id: 5, copies: "1" }
+        { migration_id: 5, copies: "1" },
+        { migration_id: 6, copies: "1" }
       ])
 
       // Migrating again is a no-op that leaves data in place.
@@ -81,7 +83,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 2, copies: "1" },
         { migration_id: 3, copies: "1" },
         { migration_id: 4, copies: "1" },
-        { migration_id: 5, copies: "1" }
+        { migration_id: 5, copies: "1" },
+        { migration_id: 6, copies: "1" }
       ])
       const raw = yield* connect()
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
@@ -116,7 +119,8 @@ describe("PgSchema migrations", () => {
       expect(yield* Effect.provide(PgSchema.migrate(schema), client)).toEqual([
         [3, "create_projection_leases_and_dead_letters"],
         [4, "leaner_append_events"],
-        [5, "listeners_and_index_plans"]
+        [5, "listeners_and_index_plans"],
+        [6, "append_without_jit"]
       ])
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
       const columns = yield* query<{ readonly table_name: string; readonly column_name: string; readonly data_type: string }>(
@@ -178,7 +182,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 2, copies: "1" },
         { migration_id: 3, copies: "1" },
         { migration_id: 4, copies: "1" },
-        { migration_id: 5, copies: "1" }
+        { migration_id: 5, copies: "1" },
+        { migration_id: 6, copies: "1" }
       ])
     }))
 
@@ -215,7 +220,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 2, copies: "1" },
         { migration_id: 3, copies: "1" },
         { migration_id: 4, copies: "1" },
-        { migration_id: 5, copies: "1" }
+        { migration_id: 5, copies: "1" },
+        { migration_id: 6, copies: "1" }
       ])
       const append = (streamId: string, events: ReadonlyArray<ReturnType<typeof event>>, expected: ExpectedVersion.ExpectedVersion) =>
         Effect.provide(Effect.either(EventStore.append(streamId, events, expected)), after)

@@ -32,14 +32,14 @@ const sizes = {
   hotAppends: 1_600,
   hotStreams: 100,
   loadStreamLength: 1_000,
-  loadsPerRun: 10,
+  loadsPerRun: 30,
   minimumLog: 50_000,
   pageSize: 1_000,
   concurrency: 16
 } as const
 
 const appendRepetitions: Repetitions = { warmup: 1, runs: 7 }
-const loadRepetitions: Repetitions = { warmup: 2, runs: 9 }
+const loadRepetitions: Repetitions = { warmup: 2, runs: 11 }
 const catchUpRepetitions: Repetitions = { warmup: 1, runs: 5 }
 
 /** Facta must reach this share of raw pg's speed on every append and read figure. */
@@ -218,11 +218,17 @@ const benchHotStreams = async (contenders: Contenders): Promise<ReadonlyArray<Ro
   ]
 }
 
+/** Vacuums and analyzes every contender's tables, one after the other (see `Contender.settle`). */
+const settle = async (contenders: Contenders): Promise<void> => {
+  for (const contender of contenders) await contender.settle()
+}
+
 /** Loading a bank account by replaying a long stream. */
 const benchLoad = async (contenders: Contenders): Promise<ReadonlyArray<Row>> => {
   const streamId = "bank_account-load"
   const history = accountHistory(sizes.loadStreamLength)
   await Promise.all(contenders.map((contender) => contender.appendAll([{ streamId, expected: 0, events: history.events }], 1)))
+  await settle(contenders)
   for (const contender of contenders) {
     const balance = await contender.loadBalance(streamId)
     if (balance !== history.balance) {
@@ -262,6 +268,7 @@ const benchCatchUp = async (contenders: Contenders): Promise<CatchUp> => {
     const plan = newStreamPlan(Math.ceil(missing / 100), 100)
     await Promise.all(contenders.map((contender) => contender.appendAll(plan, 4)))
   }
+  await settle(contenders)
   const counts = contenders.map((): Array<number> => [])
   const timings = await compareAll(
     catchUpRepetitions,

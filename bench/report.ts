@@ -49,8 +49,19 @@ const timingOf = (samples: ReadonlyArray<number>): Timing => ({
   max: Math.max(...samples)
 })
 
+/**
+ * A full garbage collection, when node runs with `--expose-gc` (as `npm run bench` does): before
+ * each timed run, so that no run pays for the garbage an earlier one left (contenders share one
+ * heap, and the one that follows a heavy allocator would otherwise collect its garbage).
+ */
+const collectGarbage: () => void = (() => {
+  const gc: unknown = Reflect.get(globalThis, "gc")
+  return typeof gc === "function" ? () => void gc() : () => undefined
+})()
+
 const timeOnce = async <T>(subject: Subject<T>): Promise<number> => {
   const input = subject.setup === undefined ? (undefined as T) : await subject.setup()
+  collectGarbage()
   const start = performance.now()
   await subject.run(input)
   return performance.now() - start

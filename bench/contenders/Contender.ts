@@ -48,6 +48,11 @@ export interface Contender {
    * resolves once it runs, to a function that stops it. Only where the store has live readers.
    */
   readonly startSubscriber?: () => Promise<() => Promise<void>>
+  /**
+   * VACUUM (ANALYZE) of the contender's tables, as autovacuum would do sooner or later: run before
+   * the read figures, so that an autovacuum burst does not land on one contender's timed runs.
+   */
+  readonly settle: () => Promise<void>
   /** Drops the contender's schema and closes its connections. */
   readonly close: () => Promise<void>
 }

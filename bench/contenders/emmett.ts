@@ -113,6 +113,9 @@ export const makeEmmett = async (url: string, database: string): Promise<Contend
     }
   }
 
+  // Emmett's store has its own database: all of it.
+  const settle = async () => void (await pool.query("VACUUM (ANALYZE)"))
+
   const close = async () => {
     await store.close()
     await dropDatabase()
@@ -124,6 +127,7 @@ export const makeEmmett = async (url: string, database: string): Promise<Contend
     appendHot,
     loadBalance,
     readAll,
+    settle,
     close
   }
 }

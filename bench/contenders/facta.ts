@@ -5,7 +5,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Aggregate, EventStore, ExpectedVersion, Position } from "@facta/core"
 import { BankAccount } from "@facta/example-bank-account"
-import { PgStore } from "@facta/postgres"
+import { PgPool, PgStore } from "@facta/postgres"
 import { Effect, Fiber, ManagedRuntime, Option, Stream } from "effect"
 import type { Contender, HotAppend, PlannedAppend } from "./Contender.js"
 
@@ -57,6 +57,11 @@ export const makeFacta = async (url: string, schema: string, readBatchSize: numb
     return () => runtime.runPromise(Fiber.interrupt(fiber)).then(() => undefined)
   }
 
+  const settle = async () => {
+    const pool = await runtime.runPromise(PgPool.PgPool)
+    await pool.query(`VACUUM (ANALYZE) "${schema}".events, "${schema}".streams`)
+  }
+
   const close = async () => {
     await runtime.runPromise(
       Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`)
@@ -72,6 +77,7 @@ export const makeFacta = async (url: string, schema: string, readBatchSize: numb
     loadBalance,
     readAll,
     startSubscriber,
+    settle,
     close
   }
 }

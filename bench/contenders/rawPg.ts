@@ -138,10 +138,12 @@ export const makeRawPg = async (url: string, schema: string): Promise<Contender>
     }
   }
 
+  const settle = async () => void (await pool.query(`VACUUM (ANALYZE) ${s}.events, ${s}.streams`))
+
   const close = async () => {
     await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`)
     await pool.end()
   }
 
-  return { name: "pg", appendAll, appendHot, loadBalance, readAll, close }
+  return { name: "pg", appendAll, appendHot, loadBalance, readAll, settle, close }
 }

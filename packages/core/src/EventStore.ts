@@ -283,7 +283,9 @@ export interface Backend {
    */
   readonly readStreamPayloads: (
     streamId: StreamId.StreamId,
-    options: { readonly from: number; readonly to: number; readonly limit: number }
+    options: { readonly from: number; readonly to: number; readonly limit: number },
+    /** "EventStore.readStreamPayloads", not made the current span (as for `append`). */
+    span: Tracer.Span
   ) => Effect.Effect<PayloadPage, EventStoreUnavailable>
   readonly readAll: (options: {
     readonly after: Position.Position
@@ -518,21 +520,28 @@ export const make = (backend: Backend): EventStoreShape => ({
       })
     ),
 
+  // Every aggregate load reads through here: as lean as append, and the page handed on without
+  // an effect that holds it (see countReads).
   readStreamPayloads: (streamId, options = {}) =>
-    validateStreamId(streamId).pipe(
-      Effect.flatMap((id) =>
-        backend.readStreamPayloads(id, {
-          from: Math.max(1, positiveOr(options.from, 1)),
-          to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
-          limit: positiveOr(options.limit, 1_000)
+    Effect.useSpan("EventStore.readStreamPayloads", {
+      captureStackTrace: false,
+      attributes: { ...streamAttributes(streamId), "facta.from": options.from ?? 1 }
+    }, (span): Effect.Effect<PayloadPage, ReadError> => {
+      const id = StreamId.either(streamId)
+      if (Either.isLeft(id)) return Effect.fail(id.left)
+      const range = {
+        from: Math.max(1, positiveOr(options.from, 1)),
+        to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
+        limit: positiveOr(options.limit, 1_000)
+      }
+      return Effect.withFiberRuntime((fiber) => {
+        const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+        return Effect.map(backend.readStreamPayloads(id.right, range, span), (page) => {
+          Metrics.eventsRead.unsafeUpdate(page.types.length, labels)
+          return page
         })
-      ),
-      Effect.tap((page) => Metric.incrementBy(Metrics.eventsRead, page.types.length)),
-      Effect.withSpan("EventStore.readStreamPayloads", {
-        captureStackTrace: false,
-        attributes: { ...streamAttributes(streamId), "facta.from": options.from ?? 1 }
       })
-    ),
+    }),
 
   readAll: (options = {}) =>
     backend.readAll({

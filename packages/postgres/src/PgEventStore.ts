@@ -283,13 +283,16 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         Effect.mapError(unavailable("readStream"))
       )
 
-    const readStreamPayloads: EventStore.Backend["readStreamPayloads"] = (streamId, { from, limit, to }) =>
+    const readStreamPayloads: EventStore.Backend["readStreamPayloads"] = (streamId, { from, limit, to }, span) =>
       // One row past the page tells whether more follow, without a trailing empty read.
-      run(sql<PayloadRow>`SELECT type, schema_version, data FROM ${s}.events
-        WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
-        ORDER BY stream_version ASC LIMIT ${Math.min(limit, Number.MAX_SAFE_INTEGER - 1) + 1}`).pipe(
-        Effect.map((rows) => toPayloadPage(rows, from, limit)),
-        Effect.mapError(unavailable("readStream"))
+      Effect.mapBoth(
+        run(
+          sql<PayloadRow>`SELECT type, schema_version, data FROM ${s}.events
+            WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
+            ORDER BY stream_version ASC LIMIT ${Math.min(limit, Number.MAX_SAFE_INTEGER - 1) + 1}`,
+          span
+        ),
+        { onFailure: unavailable("readStream"), onSuccess: (rows) => toPayloadPage(rows, from, limit) }
       )
 
     const filterClause = (filter: EventStore.EventFilter) =>

@@ -51,6 +51,13 @@ export interface Options<Inline extends ReadonlyArray<Projection.Any> = Readonly
    * `InlineProjectionFailed`, unretried. A repeated (idempotent) append does not run them again.
    */
   readonly inline?: Inline
+  /**
+   * Run the hottest statements on the `PgPool` (appends, stream versions, page reads) as named
+   * prepared statements, parsed and planned once per connection (default `true`; ~55 µs less
+   * per append). Turn off behind a pooler that does not keep prepared statements across
+   * transactions, such as PgBouncer in transaction mode before 1.21.
+   */
+  readonly preparedStatements?: boolean
 }
 
 /**
@@ -175,7 +182,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     if (options.migrate ?? true) yield* PgSchema.migrate(schema)
     const pg = yield* PgClient.PgClient
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const run = yield* makeRunner
+    const run = yield* makeRunner({ prepare: options.preparedStatements ?? true })
     const s = sql(schema.name)
     const pollInterval = Duration.decode(options.pollInterval ?? "1 second")
     const readBatchSize = Math.max(1, options.readBatchSize ?? 1_000)

@@ -1,8 +1,9 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { CommandHandler, EventStore, ExpectedVersion, Position } from "@facta/core"
+import { PgPool } from "@facta/postgres"
 import { BankAccount } from "@facta/example-bank-account"
-import { expect, layer } from "@effect/vitest"
-import { Chunk, Data, Effect, Option, Stream } from "effect"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Chunk, Data, Effect, Layer, Option, Stream } from "effect"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { storesLayer } from "./support.js"
 
@@ -99,5 +100,38 @@ layer(storesLayer(schema))("PgEventStore recordedAt", (it) => {
       expect(isoOf(yield* Stream.runCollect(EventStore.readAll({ filter: { categories: ["thing"] } }).pipe(
         Stream.filter((e) => e.streamId === streamId)
       )))).toEqual(expected)
+    }))
+})
+
+describe("prepared statements", () => {
+  it.scoped("the store's statements on the PgPool are prepared once per connection, or never when turned off", () =>
+    Effect.gen(function*() {
+      for (const preparedStatements of [true, false]) {
+        const schema = uniqueSchemaName()
+        // One connection: the statements below and the look at pg_prepared_statements share it.
+        const stores = yield* Layer.build(storesLayer(schema, { maxConnections: 1, preparedStatements }))
+        const streamId = `thing-${crypto.randomUUID()}`
+        yield* Effect.gen(function*() {
+          yield* EventStore.append(streamId, [event({ n: 1 })], ExpectedVersion.NoStream)
+          yield* EventStore.append(streamId, [event({ n: 2 })], ExpectedVersion.Exact(1))
+          expect(yield* EventStore.streamVersion(streamId)).toEqual(Option.some(2))
+          const page = yield* Effect.flatMap(EventStore.EventStore, (store) => store.readStreamPayloads(streamId))
+          expect(page.data).toEqual([{ n: 1 }, { n: 2 }])
+        }).pipe(Effect.provide(stores))
+        const pool = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(PgPool.PgPool), stores))
+        const prepared = yield* Effect.promise(() =>
+          pool.query<{ readonly name: string; readonly statement: string }>(
+            "SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'facta\\_%' ORDER BY statement"
+          )
+        )
+        if (preparedStatements) {
+          // The append, the stream version and the page read: each once, named after its text.
+          expect(prepared.rows.map((row) => row.statement.includes(schema))).toEqual([true, true, true])
+          expect(prepared.rows.some((row) => row.statement.includes("append_events"))).toBe(true)
+          expect(new Set(prepared.rows.map((row) => row.name)).size).toBe(3)
+        } else {
+          expect(prepared.rows).toEqual([])
+        }
+      }
     }))
 })

@@ -40,10 +40,16 @@ export const storesLayer = (
     readonly pollInterval?: Duration.DurationInput
     /** Without a `PgPool`: every statement through `@effect/sql` (default `false`). */
     readonly withoutPool?: boolean
+    /** See `PgEventStore.Options.preparedStatements` (default `true`). */
+    readonly preparedStatements?: boolean
   } = {}
 ) =>
   Layer.mergeAll(
-    PgStore.layer({ schema, pollInterval: options.pollInterval ?? "200 millis" }),
+    PgStore.layer({
+      schema,
+      pollInterval: options.pollInterval ?? "200 millis",
+      preparedStatements: options.preparedStatements ?? true
+    }),
     dropSchemaOnRelease(schema)
   ).pipe(
     Layer.provideMerge((options.withoutPool ? plainClientLayer : clientLayer)(options.maxConnections))

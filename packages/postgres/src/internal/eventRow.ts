@@ -34,20 +34,24 @@ export const recordedAtMillis = "date_part('epoch', recorded_at) * 1000 AS recor
  * fraction is a whole number of microseconds, so half a microsecond added before flooring lands
  * in the right millisecond, before 1970 too (where truncating would round up).
  */
-export const recordedAt = (millis: number): Date => new Date(Math.floor(millis + 0.0005))
+const recordedAt = (millis: number): Date => new Date(Math.floor(millis + 0.0005))
 
-export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
+/** The row as an envelope, its transaction id already parsed. */
+const envelope = (row: EventRow, transactionId: bigint): RecordedEvent.RecordedEvent => ({
   eventId: row.event_id_text,
   streamId: row.stream_id as StreamId.StreamId,
   streamVersion: Number(row.stream_version_text),
   globalPosition: BigInt(row.global_position_text),
-  transactionId: BigInt(row.transaction_id_text),
+  transactionId,
   type: row.type,
   schemaVersion: row.schema_version,
   data: row.data,
   metadata: row.metadata,
   recordedAt: recordedAt(row.recorded_at_ms)
 })
+
+/** One row as an envelope. */
+export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => envelope(row, BigInt(row.transaction_id_text))
 
 /**
  * The rows as envelopes. The events of one append share their transaction id, so a run of rows
@@ -63,18 +67,7 @@ export const toRecordedEvents = (rows: ReadonlyArray<EventRow>): Array<RecordedE
       transactionText = row.transaction_id_text
       transactionId = BigInt(transactionText)
     }
-    events[index] = {
-      eventId: row.event_id_text,
-      streamId: row.stream_id as StreamId.StreamId,
-      streamVersion: Number(row.stream_version_text),
-      globalPosition: BigInt(row.global_position_text),
-      transactionId,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      metadata: row.metadata,
-      recordedAt: recordedAt(row.recorded_at_ms)
-    }
+    events[index] = envelope(row, transactionId)
   }
   return events
 }

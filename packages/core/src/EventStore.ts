@@ -459,6 +459,22 @@ const positiveOr = (value: number | undefined, fallback: number): number =>
 const streamAttributes = (streamId: string) => ({ "facta.stream_id": streamId })
 
 /**
+ * `body` on the validated stream id, inside a span it gets as a handle rather than as the
+ * current span (which costs a context switch per call; backends nest any spans of their own
+ * under it): the shape of the operations that run on every command.
+ */
+const onStream = <A, E>(
+  name: string,
+  attributes: Record<string, unknown>,
+  streamId: string,
+  body: (id: StreamId.StreamId, span: Tracer.Span) => Effect.Effect<A, E>
+): Effect.Effect<A, E | StreamId.InvalidStreamId> =>
+  Effect.useSpan(name, { captureStackTrace: false, attributes }, (span): Effect.Effect<A, E | StreamId.InvalidStreamId> => {
+    const id = StreamId.either(streamId)
+    return Either.isLeft(id) ? Effect.fail(id.left) : body(id.right, span)
+  })
+
+/**
  * Builds the `EventStore` service from a storage backend: validates input, serializes payloads,
  * and wraps every operation in a span and the metrics of {@link Metrics}.
  *
@@ -469,19 +485,14 @@ export const make = (backend: Backend): EventStoreShape => ({
   // As few Effect steps as it takes: this runs on every append, and at 16 concurrent appends on
   // two cores each step's cost comes out of the append rate (bench/postgres.ts).
   append: (streamId, events, expected) =>
-    Effect.useSpan("EventStore.append", {
-      captureStackTrace: false,
-      attributes: {
-        "facta.stream_id": streamId,
-        "facta.expected_version": ExpectedVersion.format(expected),
-        "facta.event_count": events.length
-      }
-    }, (span): Effect.Effect<AppendResult, AppendError> => {
-      const id = StreamId.either(streamId)
-      if (Either.isLeft(id)) return Effect.fail(id.left)
-      const serialized = serialize(id.right, events)
+    onStream("EventStore.append", {
+      "facta.stream_id": streamId,
+      "facta.expected_version": ExpectedVersion.format(expected),
+      "facta.event_count": events.length
+    }, streamId, (id, span): Effect.Effect<AppendResult, AppendError> => {
+      const serialized = serialize(id, events)
       if (!Array.isArray(serialized)) return Effect.fail(serialized)
-      return backend.append(id.right, serialized, expected, span).pipe(
+      return backend.append(id, serialized, expected, span).pipe(
         Effect.tapErrorTag("ConcurrencyConflict", () => Metric.increment(Metrics.conflicts)),
         Effect.tap((result) => recordAppend(span, result, serialized.length))
       )
@@ -523,25 +534,25 @@ export const make = (backend: Backend): EventStoreShape => ({
   // Every aggregate load reads through here: as lean as append, and the page handed on without
   // an effect that holds it (see countReads).
   readStreamPayloads: (streamId, options = {}) =>
-    Effect.useSpan("EventStore.readStreamPayloads", {
-      captureStackTrace: false,
-      attributes: { ...streamAttributes(streamId), "facta.from": options.from ?? 1 }
-    }, (span): Effect.Effect<PayloadPage, ReadError> => {
-      const id = StreamId.either(streamId)
-      if (Either.isLeft(id)) return Effect.fail(id.left)
-      const range = {
-        from: Math.max(1, positiveOr(options.from, 1)),
-        to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
-        limit: positiveOr(options.limit, 1_000)
-      }
-      return Effect.withFiberRuntime((fiber) => {
-        const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-        return Effect.map(backend.readStreamPayloads(id.right, range, span), (page) => {
-          Metrics.eventsRead.unsafeUpdate(page.types.length, labels)
-          return page
+    onStream(
+      "EventStore.readStreamPayloads",
+      { ...streamAttributes(streamId), "facta.from": options.from ?? 1 },
+      streamId,
+      (id, span) => {
+        const range = {
+          from: Math.max(1, positiveOr(options.from, 1)),
+          to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
+          limit: positiveOr(options.limit, 1_000)
+        }
+        return Effect.withFiberRuntime((fiber) => {
+          const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+          return Effect.map(backend.readStreamPayloads(id, range, span), (page) => {
+            Metrics.eventsRead.unsafeUpdate(page.types.length, labels)
+            return page
+          })
         })
-      })
-    }),
+      }
+    ),
 
   readAll: (options = {}) =>
     backend.readAll({
@@ -564,15 +575,11 @@ export const make = (backend: Backend): EventStoreShape => ({
 
   // Read before every Exact append of a command, so as lean as append.
   streamVersion: (streamId) =>
-    Effect.useSpan(
+    onStream(
       "EventStore.streamVersion",
-      { captureStackTrace: false, attributes: streamAttributes(streamId) },
-      (span): Effect.Effect<Option.Option<number>, ReadError> => {
-        const id = StreamId.either(streamId)
-        return Either.isLeft(id)
-          ? Effect.fail(id.left)
-          : Effect.map(backend.streamVersion(id.right, span), (version) => (version === 0 ? Option.none() : Option.some(version)))
-      }
+      streamAttributes(streamId),
+      streamId,
+      (id, span) => Effect.map(backend.streamVersion(id, span), (version) => (version === 0 ? Option.none() : Option.some(version)))
     ),
 
   locate: (eventId) =>

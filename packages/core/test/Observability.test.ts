@@ -1,52 +1,8 @@
 import { Aggregate, CommandHandler, EventStore, ExpectedVersion, Metrics, SnapshotStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
-import type { Context, Exit, Option } from "effect"
-import { Effect, Layer, Metric, Ref, Schedule, Stream, Tracer } from "effect"
+import { RecordingTracer } from "@facta/testing"
+import { Effect, Layer, Metric, Ref, Schedule, Stream } from "effect"
 import { contendedCounter, Counter, currentStream, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
-
-interface Recorded {
-  readonly name: string
-  readonly attributes: Map<string, unknown>
-  readonly parent: string | undefined
-}
-
-/** A tracer that keeps every span it starts, with its attributes. */
-const recordingTracer = (spans: Array<Recorded>) =>
-  Tracer.make({
-    span: (name, parent: Option.Option<Tracer.AnySpan>, context: Context.Context<never>, links, startTime, kind) => {
-      const attributes = new Map<string, unknown>()
-      const record: Recorded = {
-        name,
-        attributes,
-        parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined
-      }
-      spans.push(record)
-      let status: Tracer.SpanStatus = { _tag: "Started", startTime }
-      const span: Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId: crypto.randomUUID(),
-        traceId: "trace",
-        parent,
-        context,
-        get status() {
-          return status
-        },
-        attributes,
-        links: [...links],
-        sampled: true,
-        kind,
-        end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
-          status = { _tag: "Ended", startTime, endTime, exit }
-        },
-        attribute: (key, value) => void attributes.set(key, value),
-        event: () => undefined,
-        addLinks: () => undefined
-      }
-      return span
-    },
-    context: (f) => f()
-  })
 
 const counters = [
   Metrics.appends,
@@ -102,10 +58,10 @@ describe("observability", () => {
 
   it.effect("wraps append, read, load and command handling in spans with stream and version attributes", () =>
     Effect.gen(function*() {
-      const spans: Array<Recorded> = []
+      const spans: Array<RecordingTracer.RecordedSpan> = []
       const streamId = newStreamId()
       yield* CommandHandler.handle(Counter, streamId, { _tag: "Increment", by: 1 }).pipe(
-        Effect.withTracer(recordingTracer(spans))
+        Effect.withTracer(RecordingTracer.make(spans))
       )
       const byName = (name: string) => spans.find((span) => span.name === name)
       const handle = byName("CommandHandler.handle")

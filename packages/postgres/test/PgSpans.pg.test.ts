@@ -1,45 +1,8 @@
 import { EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
-import type { Context, Exit, Option } from "effect"
-import { Effect, Layer, Tracer } from "effect"
+import { RecordingTracer } from "@facta/testing"
+import { Effect, Layer } from "effect"
 import { storesLayer } from "./support.js"
-
-interface Recorded {
-  readonly name: string
-  readonly parent: string | undefined
-}
-
-/** A tracer that keeps the name and parent of every span it starts. */
-const recordingTracer = (spans: Array<Recorded>) =>
-  Tracer.make({
-    span: (name, parent: Option.Option<Tracer.AnySpan>, context: Context.Context<never>, links, startTime, kind) => {
-      spans.push({ name, parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined })
-      let status: Tracer.SpanStatus = { _tag: "Started", startTime }
-      const attributes = new Map<string, unknown>()
-      return {
-        _tag: "Span",
-        name,
-        spanId: crypto.randomUUID(),
-        traceId: "trace",
-        parent,
-        context,
-        get status() {
-          return status
-        },
-        attributes,
-        links: [...links],
-        sampled: true,
-        kind,
-        end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
-          status = { _tag: "Ended", startTime, endTime, exit }
-        },
-        attribute: (key, value) => void attributes.set(key, value),
-        event: () => undefined,
-        addLinks: () => undefined
-      } satisfies Tracer.Span
-    },
-    context: (f) => f()
-  })
 
 const event = () => ({ eventId: crypto.randomUUID(), type: "Thing", schemaVersion: 1, data: {}, metadata: {} })
 
@@ -49,13 +12,13 @@ const traced = <A, E>(
   operation: (streamId: string) => Effect.Effect<A, E, EventStore.EventStore>
 ) =>
   Effect.gen(function*() {
-    const spans: Array<Recorded> = []
+    const spans: Array<RecordingTracer.RecordedSpan> = []
     const stores = yield* Layer.build(layer)
     const streamId = `thing-${crypto.randomUUID()}`
     yield* EventStore.append(streamId, [event()], ExpectedVersion.NoStream).pipe(Effect.provide(stores))
     yield* operation(streamId).pipe(
       Effect.withSpan("command"),
-      Effect.withTracer(recordingTracer(spans)),
+      Effect.withTracer(RecordingTracer.make(spans)),
       Effect.provide(stores)
     )
     return spans

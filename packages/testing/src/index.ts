@@ -1,6 +1,6 @@
 /**
- * @facta/testing — given/when/then decider specs, property laws and the event store
- * conformance suite.
+ * @facta/testing — given/when/then decider specs, property laws, the event store and
+ * projection runner conformance suites, and a span-recording tracer.
  *
  * @since 0.1.0
  */
@@ -16,3 +16,6 @@ export * as EventStoreConformance from "./EventStoreConformance.js"
 
 /** @since 0.1.0 */
 export * as ProjectionRunnerConformance from "./ProjectionRunnerConformance.js"
+
+/** @since 0.1.0 */
+export * as RecordingTracer from "./RecordingTracer.js"

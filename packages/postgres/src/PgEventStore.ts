@@ -25,7 +25,7 @@ import type { Scope, Tracer } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, RcRef, Schedule, Stream, SubscriptionRef } from "effect"
 import { type EventRow, recordedAtMillis, toRecordedEvents } from "./internal/eventRow.js"
 import { holdListenerLease } from "./internal/listenerLease.js"
-import { makeRunner } from "./internal/statementRunner.js"
+import { type Complete, makeRunner, rowsOrFailure } from "./internal/statementRunner.js"
 import * as PgSchema from "./PgSchema.js"
 
 /**
@@ -126,17 +126,6 @@ const distinct = (names: ReadonlyArray<string>): ReadonlyArray<string> => [...ne
 
 const isUniqueSqlError = (error: unknown): error is SqlError => error instanceof SqlError && isUniqueViolation(error)
 
-/**
- * Runs `attempt` again, at most `times` more times, while it fails with a unique violation. A
- * plain catch, not `Effect.retry`: on the success path a retry schedule costs the append more
- * client CPU than the rest of its bookkeeping (measured by bench/postgres.ts).
- */
-const retryOnUniqueViolation = <A, R>(
-  attempt: Effect.Effect<A, SqlError, R>,
-  times: number
-): Effect.Effect<A, SqlError, R> =>
-  times <= 0 ? attempt : Effect.catchIf(attempt, isUniqueViolation, () => retryOnUniqueViolation(attempt, times - 1))
-
 /** An `append_events` outcome as the append's result or typed failure. */
 const toAppendResult = (
   streamId: string,
@@ -182,7 +171,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     if (options.migrate ?? true) yield* PgSchema.migrate(schema)
     const pg = yield* PgClient.PgClient
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const run = yield* makeRunner({ prepare: options.preparedStatements ?? true })
+    const { query, run } = yield* makeRunner({ prepare: options.preparedStatements ?? true })
     const s = sql(schema.name)
     const pollInterval = Duration.decode(options.pollInterval ?? "1 second")
     const readBatchSize = Math.max(1, options.readBatchSize ?? 1_000)
@@ -195,32 +184,54 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       `global_position::text AS global_position_text, transaction_id::text AS transaction_id_text, stream_id, stream_version::text AS stream_version_text, event_id::text AS event_id_text, type, schema_version, data, metadata, ${recordedAtMillis}`
     )
 
-    const callAppend = (
+    // Written out rather than through the sql template: an append runs it as is, with no
+    // statement to build and compile (the schema name is a validated identifier).
+    const appendText = `SELECT outcome, version::text AS version, last_position::text AS last_position, last_transaction_id, detail
+      FROM "${schema.name}".append_events($1, $2, $3, $4::uuid[], $5::text[], $6::integer[], $7::jsonb[], $8::jsonb[], $9)`
+
+    const callAppend = <A, E>(
       streamId: string,
       events: ReadonlyArray<EventStore.SerializedEvent>,
       expected: ExpectedVersion.ExpectedVersion,
+      complete: Complete<AppendRow, A, E>,
       span?: Tracer.Span
-    ) => {
+    ): Effect.Effect<A, E> => {
       const [kind, version] = expectedKind(expected)
-      return run(sql<AppendRow>`
-        SELECT outcome, version::text AS version, last_position::text AS last_position, last_transaction_id, detail
-          FROM ${s}.append_events(
-            ${streamId}, ${kind}, ${version},
-            ${events.map((e) => e.eventId)}::uuid[],
-            ${events.map((e) => e.type)}::text[],
-            ${events.map((e) => e.schemaVersion)}::integer[],
-            ${events.map((e) => e.data)}::jsonb[],
-            ${events.map((e) => e.metadata)}::jsonb[],
-            ${schema.channel})`, span)
+      const count = events.length
+      const eventIds: Array<string> = new Array(count)
+      const types: Array<string> = new Array(count)
+      const schemaVersions: Array<number> = new Array(count)
+      const data: Array<string> = new Array(count)
+      const metadata: Array<string> = new Array(count)
+      for (let index = 0; index < count; index++) {
+        const event = events[index]
+        eventIds[index] = event.eventId
+        types[index] = event.type
+        schemaVersions[index] = event.schemaVersion
+        data[index] = event.data
+        metadata[index] = event.metadata
+      }
+      return query(
+        appendText,
+        [streamId, kind, version, eventIds, types, schemaVersions, data, metadata, schema.channel],
+        complete,
+        span
+      )
     }
 
-    const appendAlone: EventStore.Backend["append"] = (streamId, events, expected, span) =>
-      // A unique violation means a concurrent append recorded one of these event ids first;
-      // once it has committed, checking again tells a repeat from a duplicate.
-      retryOnUniqueViolation(callAppend(streamId, events, expected, span), 2).pipe(
-        Effect.mapError(unavailable("append")),
-        Effect.flatMap(([row]) => toAppendResult(streamId, expected, row))
-      )
+    const appendAlone: EventStore.Backend["append"] = (streamId, events, expected, span) => {
+      // The outcome is read in the step that runs the statement. A unique violation means a
+      // concurrent append recorded one of these event ids first; once it has committed, trying
+      // again tells a repeat from a duplicate.
+      const attempt = (retries: number): Effect.Effect<EventStore.AppendResult, AppendFailure | EventStore.EventStoreUnavailable> =>
+        callAppend(streamId, events, expected, (error, rows: ReadonlyArray<AppendRow>) =>
+          error === undefined
+            ? toAppendResult(streamId, expected, rows[0])
+            : retries > 0 && isUniqueViolation(error)
+            ? attempt(retries - 1)
+            : Effect.fail(unavailable("append")(error)), span)
+      return attempt(2)
+    }
 
     /** The append and the inline projections' handlers in one transaction. */
     const appendWithProjections = (
@@ -229,7 +240,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     (streamId, events, expected, span) => {
       // The transaction's, the statements' and the handlers' spans under the append's.
       const attempt = Effect.withParentSpan(sql.withTransaction(
-        Effect.tap(callAppend(streamId, events, expected), ([row]) =>
+        Effect.tap(callAppend(streamId, events, expected, rowsOrFailure), ([row]) =>
           row.outcome === "appended"
             // The recorded envelopes (positions, transaction id, recorded_at), read back in the transaction.
             ? sql<EventRow>`SELECT ${columns} FROM ${s}.events

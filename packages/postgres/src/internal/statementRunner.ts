@@ -1,86 +1,149 @@
 /**
  * Runs the event store's hottest statements on the `PgPool` directly when there is one (see
- * `PgPool`). A statement is still written with `@effect/sql`'s tagged template and compiled by it;
- * only its execution skips the per-statement span and scope.
+ * `PgPool`), and through `@effect/sql` otherwise (or inside one of its transactions).
+ *
+ * On the direct path a statement is one `Effect.async` step: the connection, the round trip and
+ * what the caller makes of the rows (`complete`), with no span, scope or per-statement
+ * bookkeeping. At one append at a time every step an append takes comes out of its latency:
+ * going through `@effect/sql`'s statement machinery, then mapping its error and its rows in steps
+ * of their own, cost an append ~180 µs of client CPU more than the same statement on the pool
+ * (bench/postgres.ts, concurrency 1).
  */
-import type { Statement } from "@effect/sql/Statement"
 import { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { Statement } from "@effect/sql/Statement"
 import type { Tracer } from "effect"
-import { Effect, Option } from "effect"
+import { Context, Effect, FiberRef, Option } from "effect"
 import type pg from "pg"
 import { PgPool } from "../PgPool.js"
 
 /**
- * Runs a statement and returns its rows. Through `@effect/sql` its span nests under `parent`
- * when given (the direct path creates no span).
+ * What a statement's caller makes of its outcome: its rows, or the `SqlError` it failed with
+ * (then `rows` is empty).
  */
-export type Run = <Row extends object>(
-  statement: Statement<Row>,
-  parent?: Tracer.Span
-) => Effect.Effect<ReadonlyArray<Row>, SqlError>
-
-const viaClient: Run = (statement, parent) => parent === undefined ? statement : Effect.withParentSpan(statement, parent)
+export type Complete<Row, A, E> = (error: SqlError | undefined, rows: ReadonlyArray<Row>) => Effect.Effect<A, E>
 
 /**
- * Runs statements on the pool directly when the context has a `PgPool` and the fiber is not
- * inside an `@effect/sql` transaction, and as ordinary `@effect/sql` statements otherwise. The
- * statements must come from a client without name transforms (`sql.withoutTransforms()`); the
- * rows come back as node-postgres parses them either way, and errors are `SqlError`s.
+ * Runs statements of PostgreSQL text with `$1, $2, …` placeholders.
+ */
+export interface Runner {
+  /**
+   * Runs `text` with `values` and continues with `complete`. Through `@effect/sql` its span
+   * nests under `parent` when given (the direct path creates no span).
+   */
+  readonly query: <Row, A, E>(
+    text: string,
+    values: ReadonlyArray<unknown>,
+    complete: Complete<Row, A, E>,
+    parent?: Tracer.Span
+  ) => Effect.Effect<A, E>
+  /** Runs an `@effect/sql` statement (compiled on every run) and returns its rows. */
+  readonly run: <Row extends object>(
+    statement: Statement<Row>,
+    parent?: Tracer.Span
+  ) => Effect.Effect<ReadonlyArray<Row>, SqlError>
+}
+
+const noRows: ReadonlyArray<never> = []
+
+/** The `Complete` that keeps the rows, or fails with the `SqlError`. */
+export const rowsOrFailure = <Row>(error: SqlError | undefined, rows: ReadonlyArray<Row>): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
+  error === undefined ? Effect.succeed(rows) : Effect.fail(error)
+
+/**
+ * A runner over the `SqlClient` in the context, and over the `PgPool` directly when the context
+ * has one and the fiber is not inside an `@effect/sql` transaction. The rows come back as
+ * node-postgres parses them either way (the client must be one without name transforms), and
+ * errors are `SqlError`s.
  *
  * With `prepare`, a direct statement is a named prepared statement (named after its text), so
  * each connection parses and plans it once instead of on every run: ~55 µs less per append
  * (an append's round trip took 449 µs unnamed and 394 µs named, embedded PostgreSQL 17).
  */
-export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effect<Run> =>
-  Effect.map(Effect.serviceOption(PgPool), (pool) => {
-    if (Option.isNone(pool)) return viaClient
+export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effect<Runner, never, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const pool = yield* Effect.serviceOption(PgPool)
+
+    const viaClient = <Row, A, E>(
+      text: string,
+      values: ReadonlyArray<unknown>,
+      complete: Complete<Row, A, E>,
+      parent?: Tracer.Span
+    ): Effect.Effect<A, E> => {
+      const statement = sql.unsafe<Row & object>(text, values)
+      return Effect.matchEffect(parent === undefined ? statement : Effect.withParentSpan(statement, parent), {
+        onFailure: (error) => complete(error, noRows),
+        onSuccess: (rows) => complete(undefined, rows)
+      })
+    }
+
+    if (Option.isNone(pool)) {
+      const run: Runner["run"] = (statement, parent) => parent === undefined ? statement : Effect.withParentSpan(statement, parent)
+      return { query: viaClient, run }
+    }
+
     const direct = directQuery(pool.value, options.prepare)
-    return <Row extends object>(statement: Statement<Row>, parent?: Tracer.Span) =>
-      Effect.flatMap(
-        Effect.serviceOption(SqlClient.TransactionConnection),
-        (transaction) => Option.isSome(transaction) ? viaClient(statement, parent) : direct<Row>(...statement.compile(true))
+    const query: Runner["query"] = (text, values, complete, parent) =>
+      Effect.withFiberRuntime((fiber) =>
+        Context.getOption(fiber.getFiberRef(FiberRef.currentContext), SqlClient.TransactionConnection)._tag === "Some"
+          ? viaClient(text, values, complete, parent)
+          : direct(text, values, complete)
       )
+    const run: Runner["run"] = <Row extends object>(statement: Statement<Row>, parent?: Tracer.Span) => {
+      const [text, values] = statement.compile(true)
+      return query(text, values, rowsOrFailure<Row>, parent)
+    }
+    return { query, run }
   })
 
 /**
- * One statement on a pooled connection. The connection goes back to the pool when the
- * statement has finished, even if the fiber was interrupted meanwhile (a connection handed back
- * mid-statement would make its next user wait behind it).
+ * One statement on a pooled connection, then `complete`, in a single step. The connection goes
+ * back to the pool when the statement has finished, even if the fiber was interrupted meanwhile
+ * (a connection handed back mid-statement would make its next user wait behind it).
  */
-const directQuery = (pool: pg.Pool, prepare: boolean) =>
-<Row>(text: string, values: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
-  Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
-    const query: pg.QueryConfig = prepare
-      ? { name: statementName(text), text, values: values as Array<unknown> }
-      : { text, values: values as Array<unknown> }
-    let interrupted = false
-    pool.connect((connectError, client, release) => {
-      if (connectError || !client) {
-        if (!interrupted) {
-          resume(Effect.fail(new SqlError({ cause: connectError, message: "Failed to acquire connection" })))
+const directQuery = (pool: pg.Pool, prepare: boolean) => {
+  // The event store's texts are few (one per statement and filter shape): each is named once.
+  const names = new Map<string, string>()
+  const nameOf = (text: string): string => {
+    let name = names.get(text)
+    if (name === undefined) {
+      name = statementName(text)
+      if (names.size < 1_000) names.set(text, name)
+    }
+    return name
+  }
+  return <Row, A, E>(text: string, values: ReadonlyArray<unknown>, complete: Complete<Row, A, E>): Effect.Effect<A, E> =>
+    Effect.async<A, E>((resume) => {
+      const query: pg.QueryConfig = prepare
+        ? { name: nameOf(text), text, values: values as Array<unknown> }
+        : { text, values: values as Array<unknown> }
+      let interrupted = false
+      pool.connect((connectError, client, release) => {
+        if (connectError || !client) {
+          if (!interrupted) resume(complete(new SqlError({ cause: connectError, message: "Failed to acquire connection" }), noRows))
+          return
         }
-        return
-      }
-      if (interrupted) return release()
-      // A connection that breaks mid-statement emits "error" besides failing the statement.
-      let broken: unknown = undefined
-      const onError = (cause: unknown) => void (broken = cause)
-      client.on("error", onError)
-      client.query(query, (error: Error | null | undefined, result: pg.QueryResult) => {
-        client.off("error", onError)
-        // The pool discards a connection released with an error.
-        release(broken === undefined ? undefined : broken as Error)
-        if (interrupted) return
-        resume(
-          error === null || error === undefined
-            ? Effect.succeed(result.rows as ReadonlyArray<Row>)
-            : Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
-        )
+        if (interrupted) return release()
+        // A connection that breaks mid-statement emits "error" besides failing the statement.
+        let broken: unknown = undefined
+        const onError = (cause: unknown) => void (broken = cause)
+        client.on("error", onError)
+        client.query(query, (error: Error | null | undefined, result: pg.QueryResult) => {
+          client.off("error", onError)
+          // The pool discards a connection released with an error.
+          release(broken === undefined ? undefined : broken as Error)
+          if (interrupted) return
+          resume(
+            error === null || error === undefined
+              ? complete(undefined, result.rows as ReadonlyArray<Row>)
+              : complete(new SqlError({ cause: error, message: "Failed to execute statement" }), noRows)
+          )
+        })
       })
+      return Effect.sync(() => void (interrupted = true))
     })
-    return Effect.sync(() => void (interrupted = true))
-  })
+}
 
 /**
  * A prepared statement's name from its text: `facta_` and a 64-bit FNV-1a hash in hex (two 32-bit

@@ -171,7 +171,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     if (options.migrate ?? true) yield* PgSchema.migrate(schema)
     const pg = yield* PgClient.PgClient
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const { query, run } = yield* makeRunner({ prepare: options.preparedStatements ?? true })
+    const { query } = yield* makeRunner({ prepare: options.preparedStatements ?? true })
     const s = sql(schema.name)
     const pollInterval = Duration.decode(options.pollInterval ?? "1 second")
     const readBatchSize = Math.max(1, options.readBatchSize ?? 1_000)
@@ -179,15 +179,33 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     const unavailable = (operation: string) => (cause: unknown) =>
       new EventStore.EventStoreUnavailable({ operation, target, cause })
 
-    const columns = sql.literal(
-      // Aliases differ from column names: ORDER BY would otherwise sort by the text casts.
+    // Aliases differ from column names: ORDER BY would otherwise sort by the text casts.
+    const columnsText =
       `global_position::text AS global_position_text, transaction_id::text AS transaction_id_text, stream_id, stream_version::text AS stream_version_text, event_id::text AS event_id_text, type, schema_version, data, metadata, ${recordedAtMillis}`
-    )
+    const columns = sql.literal(columnsText)
 
-    // Written out rather than through the sql template: an append runs it as is, with no
-    // statement to build and compile (the schema name is a validated identifier).
+    // The statements that run on every command and every page are written out rather than
+    // built with the sql template: each runs as is, with nothing to compile per call (the schema
+    // name is a validated identifier).
+    const eventsTable = `"${schema.name}".events`
     const appendText = `SELECT outcome, version::text AS version, last_position::text AS last_position, last_transaction_id, detail
       FROM "${schema.name}".append_events($1, $2, $3, $4::uuid[], $5::text[], $6::integer[], $7::jsonb[], $8::jsonb[], $9)`
+    const streamVersionText = `SELECT version::text AS version FROM "${schema.name}".streams WHERE stream_id = $1`
+    const streamRange = `WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3`
+    const readForwardsText = `SELECT ${columnsText} FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`
+    const readBackwardsText = `SELECT ${columnsText} FROM ${eventsTable} ${streamRange} ORDER BY stream_version DESC LIMIT $4`
+    const readPayloadsText = `SELECT type, schema_version, data FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`
+    /** A page of the log after a position, by filter shape: none, categories, types, both. */
+    const readAfterTexts = [[false, false], [true, false], [false, true], [true, true]].map(([categories, types]) => {
+      let parameter = 2
+      return `SELECT ${columnsText} FROM ${eventsTable}
+        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${categories ? `AND category = ANY($${++parameter}::text[])` : ""}
+          ${types ? `AND type = ANY($${++parameter}::text[])` : ""}
+        ORDER BY transaction_id, global_position
+        LIMIT $${++parameter}`
+    })
 
     const callAppend = <A, E>(
       streamId: string,
@@ -266,20 +284,23 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         Projection.makeInline(inline, yield* Effect.context<Projection.Context<Inline[number]>>())
       )
 
+    /** Events of one stream by version range, as envelopes, or the store failing as `operation`. */
+    const readRange = (
+      text: string,
+      streamId: string,
+      from: number,
+      to: number,
+      limit: number,
+      operation: string
+    ): Effect.Effect<ReadonlyArray<RecordedEvent.RecordedEvent>, EventStore.EventStoreUnavailable> =>
+      query(text, [streamId, from, to, limit], (error, rows: ReadonlyArray<EventRow>) =>
+        error === undefined ? Effect.succeed(toRecordedEvents(rows)) : Effect.fail(unavailable(operation)(error)))
+
     const readStream: EventStore.Backend["readStream"] = (streamId, { direction, from, limit, to }) =>
       Stream.paginateChunkEffect({ from, to, remaining: limit }, (cursor) => {
         const batch = Math.min(readBatchSize, cursor.remaining)
-        const query = run(
-          direction === "forwards"
-            ? sql<EventRow>`SELECT ${columns} FROM ${s}.events
-                WHERE stream_id = ${streamId} AND stream_version >= ${cursor.from} AND stream_version <= ${cursor.to}
-                ORDER BY stream_version ASC LIMIT ${batch}`
-            : sql<EventRow>`SELECT ${columns} FROM ${s}.events
-                WHERE stream_id = ${streamId} AND stream_version >= ${cursor.from} AND stream_version <= ${cursor.to}
-                ORDER BY stream_version DESC LIMIT ${batch}`
-        )
-        return Effect.map(query, (rows) => {
-          const events = toRecordedEvents(rows)
+        const text = direction === "forwards" ? readForwardsText : readBackwardsText
+        return Effect.map(readRange(text, streamId, cursor.from, cursor.to, batch, "readStream"), (events) => {
           const remaining = cursor.remaining - events.length
           const last = events[events.length - 1]
           const next = events.length < batch || remaining === 0 || last === undefined
@@ -291,50 +312,49 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
             )
           return [Chunk.unsafeFromArray(events), next] as const
         })
-      }).pipe(Stream.mapError(unavailable("readStream")))
+      })
 
     const readStreamBatch: EventStore.Backend["readStreamBatch"] = (streamId, { from, limit, to }) =>
-      run(sql<EventRow>`SELECT ${columns} FROM ${s}.events
-        WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
-        ORDER BY stream_version ASC LIMIT ${limit}`).pipe(
-        Effect.map((rows) => toRecordedEvents(rows)),
-        Effect.mapError(unavailable("readStream"))
-      )
+      readRange(readForwardsText, streamId, from, to, limit, "readStream")
 
-    const readStreamPayloads: EventStore.Backend["readStreamPayloads"] = (streamId, { from, limit, to }, span) =>
+    const readStreamPayloads: EventStore.Backend["readStreamPayloads"] = (streamId, { from, limit, to }, span) => {
       // One row past the page tells whether more follow, without a trailing empty read.
-      Effect.mapBoth(
-        run(
-          sql<PayloadRow>`SELECT type, schema_version, data FROM ${s}.events
-            WHERE stream_id = ${streamId} AND stream_version >= ${from} AND stream_version <= ${to}
-            ORDER BY stream_version ASC LIMIT ${Math.min(limit, Number.MAX_SAFE_INTEGER - 1) + 1}`,
-          span
-        ),
-        { onFailure: unavailable("readStream"), onSuccess: (rows) => toPayloadPage(rows, from, limit) }
-      )
+      const values = [streamId, from, to, Math.min(limit, Number.MAX_SAFE_INTEGER - 1) + 1]
+      return query(readPayloadsText, values, (error, rows: ReadonlyArray<PayloadRow>) =>
+        error === undefined
+          ? Effect.succeed(toPayloadPage(rows, from, limit))
+          : Effect.fail(unavailable("readStream")(error)), span)
+    }
 
     const filterClause = (filter: EventStore.EventFilter) =>
       sql`${filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`}
           ${filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`}`
 
     /**
-     * Up to `limit` committed events after `after`, in log order, never past an open transaction.
-     * With fresh statistics the planner walks the log-order index and filters; without them
-     * (a table just bulk-loaded, before autovacuum's ANALYZE) a filtered page may sort every
-     * matching event left in the log.
+     * Up to `limit` committed events after `after`, in log order, never past an open transaction,
+     * or the store failing as `operation`. With fresh statistics the planner walks the log-order
+     * index and filters; without them (a table just bulk-loaded, before autovacuum's ANALYZE) a
+     * filtered page may sort every matching event left in the log.
      */
-    const readAfter = (after: Position.Position, limit: number, filter: EventStore.EventFilter) =>
-      run(sql<EventRow>`SELECT ${columns} FROM ${s}.events
-        WHERE (transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.globalPosition)}::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          ${filterClause(filter)}
-        ORDER BY transaction_id, global_position
-        LIMIT ${limit}`).pipe(Effect.map((rows) => toRecordedEvents(rows)))
+    const readAfter = (
+      after: Position.Position,
+      limit: number,
+      filter: EventStore.EventFilter,
+      operation: string
+    ): Effect.Effect<ReadonlyArray<RecordedEvent.RecordedEvent>, EventStore.EventStoreUnavailable> => {
+      const values: Array<unknown> = [String(after.transactionId), String(after.globalPosition)]
+      if (filter.categories !== undefined) values.push(filter.categories)
+      if (filter.types !== undefined) values.push(filter.types)
+      values.push(limit)
+      const text = readAfterTexts[(filter.categories === undefined ? 0 : 1) + (filter.types === undefined ? 0 : 2)]
+      return query(text, values, (error, rows: ReadonlyArray<EventRow>) =>
+        error === undefined ? Effect.succeed(toRecordedEvents(rows)) : Effect.fail(unavailable(operation)(error)))
+    }
 
     const readAll: EventStore.Backend["readAll"] = ({ after, filter, limit }) =>
       Stream.paginateChunkEffect({ after, remaining: limit }, (cursor) => {
         const batch = Math.min(readBatchSize, cursor.remaining)
-        return Effect.map(readAfter(cursor.after, batch, filter), (events) => {
+        return Effect.map(readAfter(cursor.after, batch, filter, "readAll"), (events) => {
           const remaining = cursor.remaining - events.length
           const last = events[events.length - 1]
           const next = events.length < batch || remaining === 0 || last === undefined
@@ -342,7 +362,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
             : Option.some({ after: Position.of(last), remaining })
           return [Chunk.unsafeFromArray(events), next] as const
         })
-      }).pipe(Stream.mapError(unavailable("readAll")))
+      })
 
     // Bumped on every notification (and on every (re)connection of the listener).
     const wakeups = yield* SubscriptionRef.make(0)
@@ -374,7 +394,7 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
             after,
             batchSize,
             currentToken: SubscriptionRef.get(wakeups),
-            readBatch: (position, limit) => Effect.mapError(readAfter(position, limit, filter), unavailable("subscribe")),
+            readBatch: (position, limit) => readAfter(position, limit, filter, "subscribe"),
             waitForAppend: (seen) =>
               Effect.race(
                 wakeups.changes.pipe(Stream.filter((n) => n > seen), Stream.take(1), Stream.runDrain),
@@ -385,10 +405,10 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       )
 
     const streamVersion: EventStore.Backend["streamVersion"] = (streamId, span) =>
-      Effect.mapBoth(
-        run(sql<{ readonly version: string }>`SELECT version::text AS version FROM ${s}.streams WHERE stream_id = ${streamId}`, span),
-        { onFailure: unavailable("streamVersion"), onSuccess: (rows) => (rows.length === 0 ? 0 : Number(rows[0].version)) }
-      )
+      query(streamVersionText, [streamId], (error, rows: ReadonlyArray<{ readonly version: string }>) =>
+        error === undefined
+          ? Effect.succeed(rows.length === 0 ? 0 : Number(rows[0].version))
+          : Effect.fail(unavailable("streamVersion")(error)), span)
 
     const locate: EventStore.Backend["locate"] = (eventId) =>
       sql<{

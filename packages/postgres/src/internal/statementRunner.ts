@@ -11,7 +11,6 @@
  */
 import { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { Statement } from "@effect/sql/Statement"
 import type { Tracer } from "effect"
 import { Context, Effect, FiberRef, Option } from "effect"
 import type pg from "pg"
@@ -37,11 +36,6 @@ export interface Runner {
     complete: Complete<Row, A, E>,
     parent?: Tracer.Span
   ) => Effect.Effect<A, E>
-  /** Runs an `@effect/sql` statement (compiled on every run) and returns its rows. */
-  readonly run: <Row extends object>(
-    statement: Statement<Row>,
-    parent?: Tracer.Span
-  ) => Effect.Effect<ReadonlyArray<Row>, SqlError>
 }
 
 const noRows: ReadonlyArray<never> = []
@@ -78,10 +72,7 @@ export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effec
       })
     }
 
-    if (Option.isNone(pool)) {
-      const run: Runner["run"] = (statement, parent) => parent === undefined ? statement : Effect.withParentSpan(statement, parent)
-      return { query: viaClient, run }
-    }
+    if (Option.isNone(pool)) return { query: viaClient }
 
     const direct = directQuery(pool.value, options.prepare)
     const query: Runner["query"] = (text, values, complete, parent) =>
@@ -90,11 +81,7 @@ export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effec
           ? viaClient(text, values, complete, parent)
           : direct(text, values, complete)
       )
-    const run: Runner["run"] = <Row extends object>(statement: Statement<Row>, parent?: Tracer.Span) => {
-      const [text, values] = statement.compile(true)
-      return query(text, values, rowsOrFailure<Row>, parent)
-    }
-    return { query, run }
+    return { query }
   })
 
 /**

@@ -492,10 +492,24 @@ export const make = (backend: Backend): EventStoreShape => ({
     }, streamId, (id, span): Effect.Effect<AppendResult, AppendError> => {
       const serialized = serialize(id, events)
       if (!Array.isArray(serialized)) return Effect.fail(serialized)
-      return backend.append(id, serialized, expected, span).pipe(
-        Effect.tapErrorTag("ConcurrencyConflict", () => Metric.increment(Metrics.conflicts)),
-        Effect.tap((result) => recordAppend(span, result, serialized.length))
-      )
+      // The metrics (with the fiber's metric labels, as `Metric.increment` would) and the span's
+      // attributes, in one step after the backend's.
+      return Effect.withFiberRuntime((fiber) => {
+        const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+        return Effect.matchEffect(backend.append(id, serialized, expected, span), {
+          onFailure: (error) => {
+            if (error._tag === "ConcurrencyConflict") Metrics.conflicts.unsafeUpdate(1, labels)
+            return Effect.fail(error)
+          },
+          onSuccess: (result) => {
+            Metrics.appends.unsafeUpdate(1, labels)
+            if (result.written) Metrics.eventsAppended.unsafeUpdate(serialized.length, labels)
+            span.attribute("facta.next_expected_version", result.nextExpectedVersion)
+            span.attribute("facta.written", result.written)
+            return Effect.succeed(result)
+          }
+        })
+      })
     }),
 
   readStream: (streamId, options = {}) =>
@@ -597,17 +611,6 @@ export const make = (backend: Backend): EventStoreShape => ({
       })
     )
 })
-
-/** The append's metrics (with the fiber's metric labels, as `Metric.increment` would) and span attributes, in one step. */
-const recordAppend = (span: Tracer.Span, result: AppendResult, events: number): Effect.Effect<void> =>
-  Effect.withFiberRuntime((fiber) => {
-    const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-    Metrics.appends.unsafeUpdate(1, labels)
-    if (result.written) Metrics.eventsAppended.unsafeUpdate(events, labels)
-    span.attribute("facta.next_expected_version", result.nextExpectedVersion)
-    span.attribute("facta.written", result.written)
-    return Effect.void
-  })
 
 /**
  * Counts the events a read delivers (`facta.events.read`, with the reading fiber's metric labels).

@@ -3,7 +3,7 @@ import { CommandHandler, EventStore, ExpectedVersion, Position } from "@facta/co
 import { PgPool } from "@facta/postgres"
 import { BankAccount } from "@facta/example-bank-account"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Chunk, Data, Effect, Layer, Option, Stream } from "effect"
+import { Chunk, Data, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { storesLayer } from "./support.js"
 
@@ -133,5 +133,32 @@ describe("prepared statements", () => {
           expect(prepared.rows).toEqual([])
         }
       }
+    }))
+})
+
+describe("interruption on the PgPool", () => {
+  it.scopedLive("an append interrupted while it waits for a connection is never sent; one that waits uninterruptibly is", () =>
+    Effect.gen(function*() {
+      // One connection, held here: the appends below wait for it.
+      const stores = yield* Layer.build(storesLayer(uniqueSchemaName(), { maxConnections: 1 }))
+      const pool = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(PgPool.PgPool), stores))
+      const held = yield* Effect.promise(() => pool.connect())
+      const interrupted = `thing-${crypto.randomUUID()}`
+      const uninterruptible = `thing-${crypto.randomUUID()}`
+      const append = (streamId: string) =>
+        Effect.provide(EventStore.append(streamId, [event({ n: 1 })], ExpectedVersion.NoStream), stores)
+      const waiting = yield* Effect.fork(append(interrupted))
+      const shielded = yield* Effect.fork(Effect.uninterruptible(append(uninterruptible)))
+      yield* Effect.sleep("200 millis")
+      // The interruptible one stops waiting at once, though the pool has no connection to give.
+      yield* Fiber.interrupt(waiting)
+      const interruptShielded = yield* Effect.fork(Fiber.interrupt(shielded))
+      held.release()
+      // The uninterruptible one gets the connection, appends, and only then is interrupted.
+      yield* Fiber.join(interruptShielded)
+      yield* Effect.gen(function*() {
+        expect(yield* EventStore.streamVersion(interrupted)).toEqual(Option.none())
+        expect(yield* EventStore.streamVersion(uninterruptible)).toEqual(Option.some(1))
+      }).pipe(Effect.provide(stores))
     }))
 })

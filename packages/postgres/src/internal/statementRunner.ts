@@ -12,8 +12,8 @@
  */
 import { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { Tracer } from "effect"
-import { Context, Effect, FiberRef, Option } from "effect"
+import type { Fiber, Tracer } from "effect"
+import { Cause, Context, Effect, FiberRef, Option, RuntimeFlags } from "effect"
 import type pg from "pg"
 import { PgPool } from "../PgPool.js"
 
@@ -77,10 +77,11 @@ export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effec
 
     const direct = directQuery(pool.value, options.prepare)
     const query: Runner["query"] = (text, values, complete, parent) =>
-      Effect.withFiberRuntime((fiber) =>
-        Context.getOption(fiber.getFiberRef(FiberRef.currentContext), SqlClient.TransactionConnection)._tag === "Some"
+      Effect.withFiberRuntime((fiber, status) =>
+        Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)._tag === "Some"
           ? viaClient(text, values, complete, parent)
-          : direct(text, values, complete)
+          // An interruptible fiber can be interrupted while it waits for the pool: watch it.
+          : direct(text, values, complete, RuntimeFlags.interruptible(status.runtimeFlags) ? fiber : undefined)
       )
     return { query }
   })
@@ -89,6 +90,12 @@ export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effec
  * One statement on a pooled connection, then `complete`, in a single step. The connection goes
  * back to the pool when the statement has finished, even if the fiber was interrupted meanwhile
  * (a connection handed back mid-statement would make its next user wait behind it).
+ *
+ * Interruption: an interruptible fiber stops waiting at once (Effect resumes it with the
+ * interruption, and ignores the resumption that comes later); a statement whose `fiber` was
+ * interrupted before it got a connection is not sent. That is checked on the fiber rather than
+ * with a canceler: `Effect.async` wraps a canceler in an interruption handler, six more steps
+ * on every statement.
  */
 const directQuery = (pool: pg.Pool, prepare: boolean) => {
   // The event store's texts are few (one per statement and filter shape): each is named once.
@@ -101,18 +108,22 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
     }
     return name
   }
-  return <Row, A, E>(text: string, values: ReadonlyArray<unknown>, complete: Complete<Row, A, E>): Effect.Effect<A, E> =>
+  return <Row, A, E>(
+    text: string,
+    values: ReadonlyArray<unknown>,
+    complete: Complete<Row, A, E>,
+    fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  ): Effect.Effect<A, E> =>
     Effect.async<A, E>((resume) => {
       const query: pg.QueryConfig = prepare
         ? { name: nameOf(text), text, values: values as Array<unknown> }
         : { text, values: values as Array<unknown> }
-      let interrupted = false
       pool.connect((connectError, client, release) => {
         if (connectError || !client) {
-          if (!interrupted) resume(complete(new SqlError({ cause: connectError, message: "Failed to acquire connection" }), noRows))
+          resume(complete(new SqlError({ cause: connectError, message: "Failed to acquire connection" }), noRows))
           return
         }
-        if (interrupted) return release()
+        if (fiber !== undefined && !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))) return release()
         // A connection that breaks mid-statement emits "error" besides failing the statement.
         let broken: unknown = undefined
         const onError = (cause: unknown) => void (broken = cause)
@@ -121,7 +132,6 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
           client.off("error", onError)
           // The pool discards a connection released with an error.
           release(broken === undefined ? undefined : broken as Error)
-          if (interrupted) return
           resume(
             error === null || error === undefined
               ? complete(undefined, result.rows as ReadonlyArray<Row>)
@@ -129,7 +139,6 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
           )
         })
       })
-      return Effect.sync(() => void (interrupted = true))
     })
 }
 

@@ -182,7 +182,6 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     // Aliases differ from column names: ORDER BY would otherwise sort by the text casts.
     const columnsText =
       `global_position::text AS global_position_text, transaction_id::text AS transaction_id_text, stream_id, stream_version::text AS stream_version_text, event_id::text AS event_id_text, type, schema_version, data, metadata, ${recordedAtMillis}`
-    const columns = sql.literal(columnsText)
 
     // The statements that run on every command and every page are written out rather than
     // built with the sql template: each runs as is, with nothing to compile per call (the schema
@@ -195,17 +194,23 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     const readForwardsText = `SELECT ${columnsText} FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`
     const readBackwardsText = `SELECT ${columnsText} FROM ${eventsTable} ${streamRange} ORDER BY stream_version DESC LIMIT $4`
     const readPayloadsText = `SELECT type, schema_version, data FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`
-    /** A page of the log after a position, by filter shape: none, categories, types, both. */
-    const readAfterTexts = [[false, false], [true, false], [false, true], [true, true]].map(([categories, types]) => {
-      let parameter = 2
-      return `SELECT ${columnsText} FROM ${eventsTable}
-        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          ${categories ? `AND category = ANY($${++parameter}::text[])` : ""}
-          ${types ? `AND type = ANY($${++parameter}::text[])` : ""}
-        ORDER BY transaction_id, global_position
-        LIMIT $${++parameter}`
-    })
+    /**
+     * The log after a position (`$1`, `$2`) that a filter selects (its names from `$3` on): the
+     * conditions, and the names to bind after the position.
+     */
+    const afterPositionWhere = (filter: EventStore.EventFilter) => {
+      const names: Array<ReadonlyArray<string>> = []
+      let conditions = "(transaction_id, global_position) > ($1::xid8, $2::bigint)"
+      if (filter.categories !== undefined) {
+        names.push(filter.categories)
+        conditions += ` AND category = ANY($${2 + names.length}::text[])`
+      }
+      if (filter.types !== undefined) {
+        names.push(filter.types)
+        conditions += ` AND type = ANY($${2 + names.length}::text[])`
+      }
+      return { conditions, names }
+    }
 
     const callAppend = <A, E>(
       streamId: string,
@@ -215,23 +220,19 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       span?: Tracer.Span
     ): Effect.Effect<A, E> => {
       const [kind, version] = expectedKind(expected)
-      const count = events.length
-      const eventIds: Array<string> = new Array(count)
-      const types: Array<string> = new Array(count)
-      const schemaVersions: Array<number> = new Array(count)
-      const data: Array<string> = new Array(count)
-      const metadata: Array<string> = new Array(count)
-      for (let index = 0; index < count; index++) {
-        const event = events[index]
-        eventIds[index] = event.eventId
-        types[index] = event.type
-        schemaVersions[index] = event.schemaVersion
-        data[index] = event.data
-        metadata[index] = event.metadata
-      }
       return query(
         appendText,
-        [streamId, kind, version, eventIds, types, schemaVersions, data, metadata, schema.channel],
+        [
+          streamId,
+          kind,
+          version,
+          events.map((e) => e.eventId),
+          events.map((e) => e.type),
+          events.map((e) => e.schemaVersion),
+          events.map((e) => e.data),
+          events.map((e) => e.metadata),
+          schema.channel
+        ],
         complete,
         span
       )
@@ -261,10 +262,10 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         Effect.tap(callAppend(streamId, events, expected, rowsOrFailure), ([row]) =>
           row.outcome === "appended"
             // The recorded envelopes (positions, transaction id, recorded_at), read back in the transaction.
-            ? sql<EventRow>`SELECT ${columns} FROM ${s}.events
-                WHERE stream_id = ${streamId} AND stream_version > ${Number(row.version) - events.length}
-                  AND stream_version <= ${Number(row.version)}
-                ORDER BY stream_version ASC`.pipe(Effect.flatMap((rows) => project(toRecordedEvents(rows))))
+            ? Effect.flatMap(
+              query(readForwardsText, [streamId, Number(row.version) - events.length + 1, Number(row.version), events.length], rowsOrFailure<EventRow>),
+              (rows) => project(toRecordedEvents(rows))
+            )
             : Effect.void)
       ), span)
       // As in appendAlone: a concurrent append of the same ids; the whole transaction runs again.
@@ -326,10 +327,6 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
           : Effect.fail(unavailable("readStream")(error)), span)
     }
 
-    const filterClause = (filter: EventStore.EventFilter) =>
-      sql`${filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`}
-          ${filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`}`
-
     /**
      * Up to `limit` committed events after `after`, in log order, never past an open transaction,
      * or the store failing as `operation`. With fresh statistics the planner walks the log-order
@@ -342,11 +339,11 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       filter: EventStore.EventFilter,
       operation: string
     ): Effect.Effect<ReadonlyArray<RecordedEvent.RecordedEvent>, EventStore.EventStoreUnavailable> => {
-      const values: Array<unknown> = [String(after.transactionId), String(after.globalPosition)]
-      if (filter.categories !== undefined) values.push(filter.categories)
-      if (filter.types !== undefined) values.push(filter.types)
-      values.push(limit)
-      const text = readAfterTexts[(filter.categories === undefined ? 0 : 1) + (filter.types === undefined ? 0 : 2)]
+      const { conditions, names } = afterPositionWhere(filter)
+      const text = `SELECT ${columnsText} FROM ${eventsTable}
+        WHERE ${conditions} AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY transaction_id, global_position LIMIT $${3 + names.length}`
+      const values = [String(after.transactionId), String(after.globalPosition), ...names, limit]
       return query(text, values, (error, rows: ReadonlyArray<EventRow>) =>
         error === undefined ? Effect.succeed(toRecordedEvents(rows)) : Effect.fail(unavailable(operation)(error)))
     }
@@ -457,14 +454,15 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       )
     }
 
-    const countAfter: EventStore.Backend["countAfter"] = (after, filter) =>
-      sql<{ readonly count: string }>`
-        SELECT count(*)::text AS count FROM ${s}.events
-         WHERE (transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.globalPosition)}::bigint)
-           ${filterClause(filter)}`.pipe(
-        Effect.map((rows) => Number(rows[0]?.count ?? 0)),
-        Effect.mapError(unavailable("countAfter"))
+    const countAfter: EventStore.Backend["countAfter"] = (after, filter) => {
+      const { conditions, names } = afterPositionWhere(filter)
+      return query(
+        `SELECT count(*)::text AS count FROM ${eventsTable} WHERE ${conditions}`,
+        [String(after.transactionId), String(after.globalPosition), ...names],
+        (error, rows: ReadonlyArray<{ readonly count: string }>) =>
+          error === undefined ? Effect.succeed(Number(rows[0]?.count ?? 0)) : Effect.fail(unavailable("countAfter")(error))
       )
+    }
 
     return { append, readStream, readStreamBatch, readStreamPayloads, readAll, subscribe, streamVersion, locate, head, countAfter }
   })

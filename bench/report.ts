@@ -59,9 +59,19 @@ const collectGarbage: () => void = (() => {
   return typeof gc === "function" ? () => void gc() : () => undefined
 })()
 
+/**
+ * How long the machine rests between the collection and a timed run. The collection leaves
+ * work to background threads (V8 sweeps concurrently), and a run also leaves work to the database
+ * server; on 2 cores both fell into the next timed run. Measured on the Postgres loads: Facta and
+ * pg each took 15–20 % longer right after one of Emmett's runs than after each other's; with a
+ * 50 ms rest after the collection the difference was gone.
+ */
+const restMillis = 100
+
 const timeOnce = async <T>(subject: Subject<T>): Promise<number> => {
   const input = subject.setup === undefined ? (undefined as T) : await subject.setup()
   collectGarbage()
+  await new Promise((resolve) => setTimeout(resolve, restMillis))
   const start = performance.now()
   await subject.run(input)
   return performance.now() - start
@@ -233,20 +243,33 @@ export const writeFigures = async (file: URL, rows: ReadonlyArray<Figure>): Prom
 // several contenders side by side (added for bench/postgres.ts)
 // ---------------------------------------------------------------------------------------------
 
+/** Every order of `0 … count - 1`, in lexicographic order. */
+const orders = (count: number): ReadonlyArray<ReadonlyArray<number>> => {
+  if (count === 0) return [[]]
+  const all: Array<ReadonlyArray<number>> = []
+  for (let first = 0; first < count; first++) {
+    for (const rest of orders(count - 1)) all.push([first, ...rest.map((index) => (index >= first ? index + 1 : index))])
+  }
+  return all
+}
+
 /**
- * Times several subjects with their runs interleaved, rotating which goes first, so that a
- * change of machine load during the benchmark affects them all alike. The timings come back in
- * the order of `subjects`.
+ * Times several subjects with their runs interleaved, so that a change of machine load during
+ * the benchmark affects them all alike. Round after round takes the next of every order of the
+ * subjects: over as many rounds as there are orders (6 for three subjects), each subject runs in
+ * each place, and right after each other subject, equally often. (Rotating the same order would
+ * put each subject after the same one every time.) The timings come back in the order of
+ * `subjects`.
  */
 export const compareAll = async <T extends ReadonlyArray<unknown>>(
   repetitions: Repetitions,
   subjects: { readonly [K in keyof T]: Subject<T[K]> }
 ): Promise<ReadonlyArray<Timing>> => {
   const all: ReadonlyArray<Subject<unknown>> = subjects
+  const rounds = orders(all.length)
   const samples = all.map((): Array<number> => [])
   for (let index = 0; index < repetitions.warmup + repetitions.runs; index++) {
-    for (let offset = 0; offset < all.length; offset++) {
-      const which = (index + offset) % all.length
+    for (const which of rounds[index % rounds.length]) {
       const elapsed = await timeOnce(all[which])
       if (index >= repetitions.warmup) samples[which].push(elapsed)
     }

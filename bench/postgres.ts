@@ -24,9 +24,17 @@ import {
   writeJson
 } from "./report.js"
 
-/** How much work each figure does; sized to keep the whole suite near 2 minutes on 2 cores. */
+/**
+ * How much work each figure does; sized to keep the whole suite near 4 minutes on 2 cores, with
+ * every timed run long enough (about a second) to measure the steady state. The full collection
+ * before each run (see `report.ts`) also throws away optimized code that embedded objects it
+ * freed, and V8 recompiles that code during the next run: for 600 of Facta's appends, ~45
+ * TurboFan compilations, 125–220 ms of background CPU. With 600 serial appends a run (0.35 s)
+ * that was a third of the run or more, and Facta's lead over Emmett at concurrency 1 came out
+ * 0.98–1.04× in three runs; with 2,000, 1.06–1.15×.
+ */
 const sizes = {
-  serialAppends: 600,
+  serialAppends: 2_000,
   concurrentAppends: 2_000,
   batchAppends: 600,
   hotAppends: 1_600,
@@ -405,7 +413,7 @@ export const main = async (chosen: ReadonlyArray<string> = []): Promise<Readonly
     if (catchUp !== undefined) rows.push(...catchUp.rows)
 
     console.log(
-      `Scaled for a 2-core machine: per timed run ${sizes.serialAppends} serial appends, ${
+      `Scaled for a 2-core machine: per timed run ${formatNumber(sizes.serialAppends)} serial appends, ${
         formatNumber(sizes.concurrentAppends)
       } concurrent, ${sizes.batchAppends} × 10 events, ${formatNumber(sizes.hotAppends)} hot-stream appends, ${
         sizes.loadsPerRun

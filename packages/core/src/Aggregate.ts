@@ -14,6 +14,7 @@ import * as Metrics from "./Metrics.js"
 import { invalid } from "./internal/fastDecode.js"
 import { type PayloadDecoder, payloadDecoder } from "./internal/payloadDecoder.js"
 import * as SnapshotStore from "./SnapshotStore.js"
+import * as Spans from "./Spans.js"
 import * as StreamId from "./StreamId.js"
 
 /**
@@ -328,9 +329,10 @@ export const load = <C, S, E extends { readonly _tag: string }, Err, R>(
 ): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> =>
   // Combinators rather than Effect.gen, and the span's own handle rather than annotateCurrentSpan:
   // a load's fixed cost is paid by every command.
-  Effect.useSpan("Aggregate.load", {
-    captureStackTrace: false,
-    attributes: { "facta.stream_id": streamId, "facta.category": aggregate.category, ...asOfAttributes(asOf) }
+  Spans.useSpan("Aggregate.load", {
+    "facta.stream_id": streamId,
+    "facta.category": aggregate.category,
+    ...asOfAttributes(asOf)
   }, (span) =>
     Effect.withParentSpan(
       Either.match(streamIdOf(aggregate, streamId), {

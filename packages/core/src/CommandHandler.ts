@@ -12,6 +12,7 @@ import * as ExpectedVersion from "./ExpectedVersion.js"
 import * as Metrics from "./Metrics.js"
 import * as Position from "./Position.js"
 import type { EventMetadata } from "./RecordedEvent.js"
+import * as Spans from "./Spans.js"
 import type * as StreamId from "./StreamId.js"
 
 /**
@@ -276,9 +277,7 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
   }).pipe(
     Effect.zipLeft(Metric.increment(Metrics.commands)),
     Effect.tapError(() => Metric.increment(Metrics.commands)),
-    Effect.withSpan("CommandHandler.handle", {
-      attributes: { "facta.stream_id": streamId, "facta.category": aggregate.category }
-    })
+    (handled) => Spans.withSpan(handled, "CommandHandler.handle", { "facta.stream_id": streamId, "facta.category": aggregate.category })
   )
 }
 

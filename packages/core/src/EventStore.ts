@@ -15,6 +15,7 @@ import * as Metrics from "./Metrics.js"
 import * as Position from "./Position.js"
 import * as Projection from "./Projection.js"
 import type { NewEvent, RecordedEvent } from "./RecordedEvent.js"
+import * as Spans from "./Spans.js"
 import * as StreamId from "./StreamId.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -469,7 +470,7 @@ const onStream = <A, E>(
   streamId: string,
   body: (id: StreamId.StreamId, span: Tracer.Span) => Effect.Effect<A, E>
 ): Effect.Effect<A, E | StreamId.InvalidStreamId> =>
-  Effect.useSpan(name, { captureStackTrace: false, attributes }, (span): Effect.Effect<A, E | StreamId.InvalidStreamId> => {
+  Spans.useSpan(name, attributes, (span): Effect.Effect<A, E | StreamId.InvalidStreamId> => {
     const id = StreamId.either(streamId)
     return Either.isLeft(id) ? Effect.fail(id.left) : body(id.right, span)
   })
@@ -539,10 +540,7 @@ export const make = (backend: Backend): EventStoreShape => ({
         })
       ),
       Effect.tap((events) => Metric.incrementBy(Metrics.eventsRead, events.length)),
-      Effect.withSpan("EventStore.readStreamBatch", {
-        captureStackTrace: false,
-        attributes: { ...streamAttributes(streamId), "facta.from": options.from ?? 1 }
-      })
+      (read) => Spans.withSpan(read, "EventStore.readStreamBatch", { ...streamAttributes(streamId), "facta.from": options.from ?? 1 })
     ),
 
   // Every aggregate load reads through here: as lean as append, and the page handed on without
@@ -598,18 +596,13 @@ export const make = (backend: Backend): EventStoreShape => ({
 
   locate: (eventId) =>
     uuidPattern.test(eventId)
-      ? backend.locate(eventId.toLowerCase()).pipe(Effect.withSpan("EventStore.locate", { captureStackTrace: false }))
+      ? Spans.withSpan(backend.locate(eventId.toLowerCase()), "EventStore.locate")
       : Effect.succeed(Option.none()),
 
-  head: (filter = {}) => backend.head(filter).pipe(Effect.withSpan("EventStore.head", { captureStackTrace: false })),
+  head: (filter = {}) => Spans.withSpan(backend.head(filter), "EventStore.head"),
 
   countAfter: (after, filter = {}) =>
-    backend.countAfter(after, filter).pipe(
-      Effect.withSpan("EventStore.countAfter", {
-        captureStackTrace: false,
-        attributes: { "facta.after": Position.format(after) }
-      })
-    )
+    Spans.withSpan(backend.countAfter(after, filter), "EventStore.countAfter", { "facta.after": Position.format(after) })
 })
 
 /**

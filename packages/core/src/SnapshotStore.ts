@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Context, Data, Effect, Layer, Option } from "effect"
+import * as Spans from "./Spans.js"
 import * as StreamId from "./StreamId.js"
 
 /**
@@ -98,7 +99,7 @@ export const makeMemory: Effect.Effect<SnapshotStoreShape> = Effect.sync(() => {
         if (existing === undefined || existing.version <= snapshot.version) {
           snapshots.set(id, { version: snapshot.version, schemaVersion: snapshot.schemaVersion, state, takenAt })
         }
-      }).pipe(Effect.withSpan("SnapshotStore.save", { attributes: { "facta.stream_id": streamId } })),
+      }).pipe((save) => Spans.withSpan(save, "SnapshotStore.save", { "facta.stream_id": streamId })),
     load: (streamId) =>
       Effect.map(StreamId.make(streamId), (id) =>
         Option.map(Option.fromNullable(snapshots.get(id)), (stored) => ({
@@ -107,7 +108,7 @@ export const makeMemory: Effect.Effect<SnapshotStoreShape> = Effect.sync(() => {
           schemaVersion: stored.schemaVersion,
           state: JSON.parse(stored.state),
           takenAt: new Date(stored.takenAt)
-        }))).pipe(Effect.withSpan("SnapshotStore.load", { attributes: { "facta.stream_id": streamId } })),
+        }))).pipe((load) => Spans.withSpan(load, "SnapshotStore.load", { "facta.stream_id": streamId })),
     remove: (streamId) => Effect.map(StreamId.make(streamId), (id) => void snapshots.delete(id))
   }
 })

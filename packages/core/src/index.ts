@@ -47,6 +47,9 @@ export * as RecordedEvent from "./RecordedEvent.js"
 export * as SnapshotStore from "./SnapshotStore.js"
 
 /** @since 0.1.0 */
+export * as Spans from "./Spans.js"
+
+/** @since 0.1.0 */
 export * as StreamId from "./StreamId.js"
 
 /** @since 0.1.0 */

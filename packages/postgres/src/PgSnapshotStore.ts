@@ -6,7 +6,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { StreamId as StreamIdType } from "@facta/core"
-import { SnapshotStore, StreamId } from "@facta/core"
+import { SnapshotStore, Spans, StreamId } from "@facta/core"
 import { Effect, Layer, Option } from "effect"
 import * as PgSchema from "./PgSchema.js"
 
@@ -47,9 +47,7 @@ export const make = (
                 WHERE ${s}.snapshots.version <= excluded.version`).pipe(
             Effect.asVoid,
             Effect.mapError(unavailable("save"))
-          )).pipe(
-            Effect.withSpan("SnapshotStore.save", { attributes: { "facta.stream_id": streamId } })
-          ),
+          )).pipe((save) => Spans.withSpan(save, "SnapshotStore.save", { "facta.stream_id": streamId })),
       load: (streamId) =>
         Effect.flatMap(StreamId.make(streamId), (id) =>
           sql<SnapshotRow>`
@@ -65,7 +63,7 @@ export const make = (
                 }))
               ),
               Effect.mapError(unavailable("load"))
-            )).pipe(Effect.withSpan("SnapshotStore.load", { attributes: { "facta.stream_id": streamId } })),
+            )).pipe((load) => Spans.withSpan(load, "SnapshotStore.load", { "facta.stream_id": streamId })),
       remove: (streamId) =>
         Effect.flatMap(StreamId.make(streamId), (id) =>
           sql`DELETE FROM ${s}.snapshots WHERE stream_id = ${id}`.pipe(

@@ -32,10 +32,9 @@ type NewEvent = RecordedEvent.NewEvent
 const loadTarget = 0.5
 const loadStreamLength = 10_000
 /**
- * Loads timed together as one run. A single load (~3 ms) right after the full collection that
- * precedes every timed run (see `report.ts`) measured V8 re-optimizing the code that collection
- * deoptimized (it frees objects that optimized code embedded), not the steady state: 5.6–8.1 ms
- * per load against 3.3–5.4 ms in the same process without the collection.
+ * Loads timed together as one run: a single load takes ~3 ms, short enough for one garbage
+ * collection or one recompilation to decide its time (a single load right after a forced full
+ * collection measured 5.6–8.1 ms, against 3.3–5.4 ms in the same process without one).
  */
 const loadsPerRun = 10
 

@@ -26,12 +26,10 @@ import {
 
 /**
  * How much work each figure does; sized to keep the whole suite near 4 minutes on 2 cores, with
- * every timed run long enough (about a second) to measure the steady state. The full collection
- * before each run (see `report.ts`) also throws away optimized code that embedded objects it
- * freed, and V8 recompiles that code during the next run: for 600 of Facta's appends, ~45
- * TurboFan compilations, 125–220 ms of background CPU. With 600 serial appends a run (0.35 s)
- * that was a third of the run or more, and Facta's lead over Emmett at concurrency 1 came out
- * 0.98–1.04× in three runs; with 2,000, 1.06–1.15×.
+ * the append runs long enough (about a second) that a garbage collection or V8 recompiling
+ * something during a run is a small part of it. With 600 serial appends a run (0.35 s), when a
+ * forced full collection still preceded every run, Facta's lead over Emmett at concurrency 1
+ * came out 0.98–1.04× in three runs; with 2,000, 1.06–1.15× (see `report.ts`).
  */
 const sizes = {
   serialAppends: 2_000,

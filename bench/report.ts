@@ -50,27 +50,24 @@ const timingOf = (samples: ReadonlyArray<number>): Timing => ({
 })
 
 /**
- * A full garbage collection, when node runs with `--expose-gc` (as `npm run bench` does): before
- * each timed run, so that no run pays for the garbage an earlier one left (contenders share one
- * heap, and the one that follows a heavy allocator would otherwise collect its garbage).
- */
-const collectGarbage: () => void = (() => {
-  const gc: unknown = Reflect.get(globalThis, "gc")
-  return typeof gc === "function" ? () => void gc() : () => undefined
-})()
-
-/**
- * How long the machine rests between the collection and a timed run. The collection leaves
- * work to background threads (V8 sweeps concurrently), and a run also leaves work to the database
- * server; on 2 cores both fell into the next timed run. Measured on the Postgres loads: Facta and
- * pg each took 15–20 % longer right after one of Emmett's runs than after each other's; with a
- * 50 ms rest after the collection the difference was gone.
+ * How long the machine rests before a timed run: a run leaves work to background threads (V8
+ * sweeping and compiling concurrently) and to the database server, and on 2 cores that work fell
+ * into the next timed run. Measured on the Postgres loads: Facta and pg each took 15–20 % longer
+ * right after one of Emmett's runs than after each other's; with a 50 ms rest the difference
+ * was gone.
+ *
+ * There is no forced garbage collection before a run. One evened out the garbage contenders
+ * leave each other, but a full collection also throws away optimized code that embedded objects
+ * it freed, and the next run then pays for compiling it again: Facta's catch-up read (Effect's
+ * runtime) took 23 % longer than the same pages read with `pool.query` and converted by hand
+ * when each run followed a forced collection, 5 % longer when none did. A service does not
+ * collect before every request. Each contender now follows each other equally often (see
+ * `compareAll`), so the garbage they leave each other falls evenly.
  */
 const restMillis = 100
 
 const timeOnce = async <T>(subject: Subject<T>): Promise<number> => {
   const input = subject.setup === undefined ? (undefined as T) : await subject.setup()
-  collectGarbage()
   await new Promise((resolve) => setTimeout(resolve, restMillis))
   const start = performance.now()
   await subject.run(input)

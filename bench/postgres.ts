@@ -47,7 +47,7 @@ const sizes = {
 // Timed runs in multiples of 6: every order of the three contenders equally often (see compareAll).
 const appendRepetitions: Repetitions = { warmup: 1, runs: 6 }
 const loadRepetitions: Repetitions = { warmup: 2, runs: 12 }
-const catchUpRepetitions: Repetitions = { warmup: 1, runs: 6 }
+const catchUpRepetitions: Repetitions = { warmup: 1, runs: 12 }
 
 /** Facta must reach this share of raw pg's speed on every append and read figure. */
 const pgTarget = 0.9

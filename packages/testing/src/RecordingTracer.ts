@@ -1,6 +1,7 @@
 /**
- * A tracer for tests that keeps every span it starts: its name, its attributes and its parent's
- * name. For asserting which spans an operation makes and how they nest.
+ * A tracer for tests that keeps every span it starts: its name, its attributes, its parent's
+ * name, and how it ended. For asserting which spans an operation makes, how they nest, and what
+ * they end with.
  *
  * @since 0.1.0
  */
@@ -19,6 +20,10 @@ export interface RecordedSpan {
   readonly attributes: ReadonlyMap<string, unknown>
   /** The parent span's name, when the parent is a span of this process. */
   readonly parent: string | undefined
+  /** When the span started (nanoseconds, by the fiber's clock; 0 with timing disabled). */
+  readonly startTime: bigint
+  /** When and with which exit the span ended; `undefined` while it runs. */
+  readonly ended: { readonly endTime: bigint; readonly exit: Exit.Exit<unknown, unknown> } | undefined
 }
 
 /**
@@ -32,11 +37,14 @@ export const make = (spans: Array<RecordedSpan>): Tracer.Tracer =>
   Tracer.make({
     span: (name, parent: Option.Option<Tracer.AnySpan>, context: Context.Context<never>, links, startTime, kind) => {
       const attributes = new Map<string, unknown>()
-      spans.push({
+      const recorded: { -readonly [K in keyof RecordedSpan]: RecordedSpan[K] } = {
         name,
         attributes,
-        parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined
-      })
+        parent: parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined,
+        startTime,
+        ended: undefined
+      }
+      spans.push(recorded)
       let status: Tracer.SpanStatus = { _tag: "Started", startTime }
       const span: Tracer.Span = {
         _tag: "Span",
@@ -54,6 +62,7 @@ export const make = (spans: Array<RecordedSpan>): Tracer.Tracer =>
         kind,
         end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
           status = { _tag: "Ended", startTime, endTime, exit }
+          recorded.ended = { endTime, exit }
         },
         attribute: (key, value) => void attributes.set(key, value),
         event: () => undefined,

@@ -132,8 +132,23 @@ const waitUntil = <E, R>(condition: Effect.Effect<boolean, E, R>, within: Durati
     while (!(yield* condition)) yield* Effect.sleep(Duration.millis(10))
   }).pipe(Effect.timeoutFail({ duration: within, onTimeout: () => new Error("condition not met in time") }))
 
+/**
+ * After its connections were killed, a pool may hand out a dead connection once more before it
+ * notices: a read through it fails with a store "Unavailable" error, and the next one succeeds.
+ */
+const retryUnavailable = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.retry(self, {
+    schedule: Schedule.spaced(Duration.millis(50)),
+    times: 10,
+    while: (error) => error._tag.endsWith("Unavailable")
+  })
+
+/** A runner's status, read through `retryUnavailable`. */
+const statusOf = (runner: ProjectionRunner.ProjectionRunnerShape, name: string) =>
+  retryUnavailable(runner.status(name))
+
 const active = (runner: ProjectionRunner.ProjectionRunnerShape, name: string) =>
-  Effect.map(runner.status(name), (status) => status.state === "live" || status.state === "catching-up")
+  Effect.map(statusOf(runner, name), (status) => status.state === "live" || status.state === "catching-up")
 
 /** Every event counted once, the checkpoint on the last event. */
 const expectExactlyOnce = (raw: pg.Client, name: string) =>
@@ -171,11 +186,11 @@ layer(setUp, { excludeTestServices: true })("Projections on Postgres: failover a
 
       // Back on the network, the old holder finds its lease taken and stands by.
       yield* proxy.heal
-      yield* waitUntil(Effect.map(first.runner.status(name), (status) => status.state === "standby"))
+      yield* waitUntil(Effect.map(statusOf(first.runner, name), (status) => status.state === "standby"))
       yield* Effect.sleep(Duration.millis(300))
       yield* Fiber.interrupt(appending)
       yield* second.runner.waitForCatchUp(name)
-      expect((yield* first.runner.status(name)).state).toBe("standby")
+      expect((yield* statusOf(first.runner, name)).state).toBe("standby")
       const total = yield* expectExactlyOnce(raw, name)
       expect(total).toBeGreaterThan(100)
     }).pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.Info)))
@@ -197,16 +212,8 @@ layer(setUp, { excludeTestServices: true })("Projections on Postgres: failover a
       }
       yield* Fiber.interrupt(appending)
       yield* Effect.logInfo(`failover: ${kills} backends of the active instance killed`)
-      const holder = (yield* first.runner.status(name)).state === "standby" ? second.runner : first.runner
-      // The killed pool may hand out a dead connection once more before it notices.
-      yield* holder.waitForCatchUp(name).pipe(
-        Effect.retry({
-          schedule: Schedule.spaced(Duration.millis(50)),
-          times: 10,
-          while: (error) => error._tag.endsWith("Unavailable")
-        }),
-        Effect.timeout(Duration.seconds(15))
-      )
+      const holder = (yield* statusOf(first.runner, name)).state === "standby" ? second.runner : first.runner
+      yield* holder.waitForCatchUp(name).pipe(retryUnavailable, Effect.timeout(Duration.seconds(15)))
       yield* expectExactlyOnce(raw, name)
     }).pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.Info)))
 

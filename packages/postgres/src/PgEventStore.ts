@@ -23,9 +23,9 @@ import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
 import type { Scope, Tracer } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, RcRef, Schedule, Stream, SubscriptionRef } from "effect"
-import { type EventRow, recordedAtMillis, toRecordedEvents } from "./internal/eventRow.js"
+import { eventReader, eventStatement, type Payload, payloadReader, payloadStatement } from "./internal/eventRow.js"
 import { holdListenerLease } from "./internal/listenerLease.js"
-import { type Complete, makeRunner, rowsOrFailure } from "./internal/statementRunner.js"
+import { type Complete, makeRunner, type ReadStatement, rowsOrFailure } from "./internal/statementRunner.js"
 import * as PgSchema from "./PgSchema.js"
 
 /**
@@ -68,18 +68,12 @@ export interface Options<Inline extends ReadonlyArray<Projection.Any> = Readonly
  */
 export type MakeError = PgSchema.InvalidSchemaName | PgSchema.MigrationFailed
 
-interface PayloadRow {
-  readonly type: string
-  readonly schema_version: number
-  readonly data: unknown
-}
-
 /**
  * The first `limit` rows as a page; a row beyond them means more follow. A stream's versions are
  * dense (1, 2, 3, … with none ever removed), so the rows read from `from` on are versions
  * `from + index`: reading them would only cost a bigint to parse per row.
  */
-const toPayloadPage = (rows: ReadonlyArray<PayloadRow>, from: number, limit: number): EventStore.PayloadPage => {
+const toPayloadPage = (rows: ReadonlyArray<Payload>, from: number, limit: number): EventStore.PayloadPage => {
   const count = Math.min(rows.length, limit)
   const streamVersions: Array<number> = new Array(count)
   const types: Array<string> = new Array(count)
@@ -89,7 +83,7 @@ const toPayloadPage = (rows: ReadonlyArray<PayloadRow>, from: number, limit: num
     const row = rows[index]
     streamVersions[index] = from + index
     types[index] = row.type
-    schemaVersions[index] = row.schema_version
+    schemaVersions[index] = row.schemaVersion
     data[index] = row.data
   }
   return { streamVersions, types, schemaVersions, data, more: rows.length > limit }
@@ -171,17 +165,13 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     if (options.migrate ?? true) yield* PgSchema.migrate(schema)
     const pg = yield* PgClient.PgClient
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const { query } = yield* makeRunner({ prepare: options.preparedStatements ?? true })
+    const { query, read } = yield* makeRunner({ prepare: options.preparedStatements ?? true })
     const s = sql(schema.name)
     const pollInterval = Duration.decode(options.pollInterval ?? "1 second")
     const readBatchSize = Math.max(1, options.readBatchSize ?? 1_000)
     const target = `postgres schema ${schema.name}`
     const unavailable = (operation: string) => (cause: unknown) =>
       new EventStore.EventStoreUnavailable({ operation, target, cause })
-
-    // Aliases differ from column names: ORDER BY would otherwise sort by the text casts.
-    const columnsText =
-      `global_position::text AS global_position_text, transaction_id::text AS transaction_id_text, stream_id, stream_version::text AS stream_version_text, event_id::text AS event_id_text, type, schema_version, data, metadata, ${recordedAtMillis}`
 
     // The statements that run on every command and every page are written out rather than
     // built with the sql template: each runs as is, with nothing to compile per call (the schema
@@ -191,9 +181,9 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       FROM "${schema.name}".append_events($1, $2, $3, $4::uuid[], $5::text[], $6::integer[], $7::jsonb[], $8::jsonb[], $9)`
     const streamVersionText = `SELECT version::text AS version FROM "${schema.name}".streams WHERE stream_id = $1`
     const streamRange = `WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3`
-    const readForwardsText = `SELECT ${columnsText} FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`
-    const readBackwardsText = `SELECT ${columnsText} FROM ${eventsTable} ${streamRange} ORDER BY stream_version DESC LIMIT $4`
-    const readPayloadsText = `SELECT type, schema_version, data FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`
+    const readForwards = eventStatement((columns) => `SELECT ${columns} FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`)
+    const readBackwards = eventStatement((columns) => `SELECT ${columns} FROM ${eventsTable} ${streamRange} ORDER BY stream_version DESC LIMIT $4`)
+    const readPayloads = payloadStatement((columns) => `SELECT ${columns} FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`)
     /**
      * The log after a position (`$1`, `$2`) that a filter selects (its names from `$3` on): the
      * conditions, and the names to bind after the position.
@@ -263,8 +253,13 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
           row.outcome === "appended"
             // The recorded envelopes (positions, transaction id, recorded_at), read back in the transaction.
             ? Effect.flatMap(
-              query(readForwardsText, [streamId, Number(row.version) - events.length + 1, Number(row.version), events.length], rowsOrFailure<EventRow>),
-              (rows) => project(toRecordedEvents(rows))
+              read(
+                readForwards,
+                [streamId, Number(row.version) - events.length + 1, Number(row.version), events.length],
+                eventReader,
+                rowsOrFailure
+              ),
+              project
             )
             : Effect.void)
       ), span)
@@ -287,21 +282,21 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
 
     /** Events of one stream by version range, as envelopes, or the store failing as `operation`. */
     const readRange = (
-      text: string,
+      statement: ReadStatement,
       streamId: string,
       from: number,
       to: number,
       limit: number,
       operation: string
     ): Effect.Effect<ReadonlyArray<RecordedEvent.RecordedEvent>, EventStore.EventStoreUnavailable> =>
-      query(text, [streamId, from, to, limit], (error, rows: ReadonlyArray<EventRow>) =>
-        error === undefined ? Effect.succeed(toRecordedEvents(rows)) : Effect.fail(unavailable(operation)(error)))
+      read(statement, [streamId, from, to, limit], eventReader, (error, events) =>
+        error === undefined ? Effect.succeed(events) : Effect.fail(unavailable(operation)(error)))
 
     const readStream: EventStore.Backend["readStream"] = (streamId, { direction, from, limit, to }) =>
       Stream.paginateChunkEffect({ from, to, remaining: limit }, (cursor) => {
         const batch = Math.min(readBatchSize, cursor.remaining)
-        const text = direction === "forwards" ? readForwardsText : readBackwardsText
-        return Effect.map(readRange(text, streamId, cursor.from, cursor.to, batch, "readStream"), (events) => {
+        const statement = direction === "forwards" ? readForwards : readBackwards
+        return Effect.map(readRange(statement, streamId, cursor.from, cursor.to, batch, "readStream"), (events) => {
           const remaining = cursor.remaining - events.length
           const last = events[events.length - 1]
           const next = events.length < batch || remaining === 0 || last === undefined
@@ -316,12 +311,12 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       })
 
     const readStreamBatch: EventStore.Backend["readStreamBatch"] = (streamId, { from, limit, to }) =>
-      readRange(readForwardsText, streamId, from, to, limit, "readStream")
+      readRange(readForwards, streamId, from, to, limit, "readStream")
 
     const readStreamPayloads: EventStore.Backend["readStreamPayloads"] = (streamId, { from, limit, to }, span) => {
       // One row past the page tells whether more follow, without a trailing empty read.
       const values = [streamId, from, to, Math.min(limit, Number.MAX_SAFE_INTEGER - 1) + 1]
-      return query(readPayloadsText, values, (error, rows: ReadonlyArray<PayloadRow>) =>
+      return read(readPayloads, values, payloadReader, (error, rows) =>
         error === undefined
           ? Effect.succeed(toPayloadPage(rows, from, limit))
           : Effect.fail(unavailable("readStream")(error)), span)
@@ -340,12 +335,14 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       operation: string
     ): Effect.Effect<ReadonlyArray<RecordedEvent.RecordedEvent>, EventStore.EventStoreUnavailable> => {
       const { conditions, names } = afterPositionWhere(filter)
-      const text = `SELECT ${columnsText} FROM ${eventsTable}
+      const statement = eventStatement((columns) =>
+        `SELECT ${columns} FROM ${eventsTable}
         WHERE ${conditions} AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
         ORDER BY transaction_id, global_position LIMIT $${3 + names.length}`
+      )
       const values = [String(after.transactionId), String(after.globalPosition), ...names, limit]
-      return query(text, values, (error, rows: ReadonlyArray<EventRow>) =>
-        error === undefined ? Effect.succeed(toRecordedEvents(rows)) : Effect.fail(unavailable(operation)(error)))
+      return read(statement, values, eventReader, (error, events) =>
+        error === undefined ? Effect.succeed(events) : Effect.fail(unavailable(operation)(error)))
     }
 
     const readAll: EventStore.Backend["readAll"] = ({ after, filter, limit }) =>

@@ -18,20 +18,18 @@ import { SqlError } from "@effect/sql/SqlError"
 import { ProjectionStore } from "@facta/core"
 import type { Duration } from "effect"
 import { Duration as Durations, Effect, Layer, Option } from "effect"
-import { type EventRow, recordedAtMillis, toRecorded } from "./internal/eventRow.js"
+import { castColumns, dateOfMillis, epochMillis, eventColumnCount, eventReader } from "./internal/eventRow.js"
 import * as PgSchema from "./PgSchema.js"
 
-interface ParkedRow extends EventRow {
-  readonly projection: string
-  readonly reason: string
-  readonly parked_at: Date
-}
+/** The columns of a parked event, as text: the event's, then these (see `toParked`). */
+const parkedColumns = `${castColumns}, projection, reason, (${epochMillis("parked_at")})::text AS parked_at_ms`
 
-const toParked = (row: ParkedRow): ProjectionStore.ParkedEvent => ({
-  projection: row.projection,
-  event: toRecorded(row),
-  reason: row.reason,
-  parkedAt: row.parked_at
+/** A row of {@link parkedColumns} as the parked event. */
+const toParked = (columns: ReadonlyArray<unknown>): ProjectionStore.ParkedEvent => ({
+  projection: columns[eventColumnCount] as string,
+  event: eventReader()(columns),
+  reason: columns[eventColumnCount + 1] as string,
+  parkedAt: dateOfMillis(columns[eventColumnCount + 2] as string)
 })
 
 /** The caller's own failure, carried through the transaction untouched (told apart from the store's). */
@@ -201,13 +199,11 @@ export const make = (
       )
 
     const parked: ProjectionStore.ProjectionStoreShape["parked"] = (projection) =>
-      sql<ParkedRow>`
-        SELECT projection, event_id::text AS event_id_text, stream_id, stream_version::text AS stream_version_text,
-               global_position::text AS global_position_text, transaction_id::text AS transaction_id_text,
-               type, schema_version, data, metadata, ${sql.literal(recordedAtMillis)}, reason, parked_at
+      sql`
+        SELECT ${sql.literal(parkedColumns)}
           FROM ${s}.projection_dead_letters
          WHERE projection = ${projection}
-         ORDER BY transaction_id, global_position`.pipe(
+         ORDER BY transaction_id, global_position`.values.pipe(
         Effect.map((rows) => rows.map(toParked)),
         Effect.mapError(unavailable("parked", projection))
       )

@@ -8,13 +8,15 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { StreamId as StreamIdType } from "@facta/core"
 import { SnapshotStore, Spans, StreamId } from "@facta/core"
 import { Effect, Layer, Option } from "effect"
+import { dateOfMillis, epochMillis } from "./internal/eventRow.js"
 import * as PgSchema from "./PgSchema.js"
 
+/** A snapshot's columns, each as text whatever type parsers the application registered. */
 interface SnapshotRow {
   readonly version: string
-  readonly schema_version: number
-  readonly state: unknown
-  readonly taken_at: Date
+  readonly schema_version: string
+  readonly state: string
+  readonly taken_at_ms: string
 }
 
 /**
@@ -51,15 +53,17 @@ export const make = (
       load: (streamId) =>
         Effect.flatMap(StreamId.make(streamId), (id) =>
           sql<SnapshotRow>`
-            SELECT version::text AS version, schema_version, state, taken_at FROM ${s}.snapshots WHERE stream_id = ${id}`
+            SELECT version::text AS version, schema_version::text AS schema_version, state::text AS state,
+                   (${sql.literal(epochMillis("taken_at"))})::text AS taken_at_ms
+              FROM ${s}.snapshots WHERE stream_id = ${id}`
             .pipe(
               Effect.map((rows) =>
                 Option.map(Option.fromNullable(rows[0]), (row) => ({
                   streamId: id as StreamIdType.StreamId,
                   version: Number(row.version),
-                  schemaVersion: row.schema_version,
-                  state: row.state,
-                  takenAt: row.taken_at
+                  schemaVersion: Number(row.schema_version),
+                  state: JSON.parse(row.state),
+                  takenAt: dateOfMillis(row.taken_at_ms)
                 }))
               ),
               Effect.mapError(unavailable("load"))

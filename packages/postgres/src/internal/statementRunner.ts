@@ -14,7 +14,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { Fiber, Tracer } from "effect"
 import { Cause, Context, Effect, FiberRef, Option, RuntimeFlags } from "effect"
-import type pg from "pg"
+import pg from "pg"
 import { PgPool } from "../PgPool.js"
 
 /**
@@ -24,16 +24,55 @@ import { PgPool } from "../PgPool.js"
 export type Complete<Row, A, E> = (error: SqlError | undefined, rows: ReadonlyArray<Row>) => Effect.Effect<A, E>
 
 /**
+ * Reads one row, given as its columns in select-list order, into what the caller keeps. Each
+ * statement gets a reader of its own (see `Runner.read`), so a reader may carry state from one
+ * row to the next. It must not throw for any row its statement can return; if it does, the
+ * statement fails with a `SqlError` carrying what it threw.
+ */
+export type RowReader<Row> = (columns: ReadonlyArray<unknown>) => Row
+
+/**
+ * A statement whose rows `Runner.read` reads, in two texts with the same placeholders and the
+ * same columns in the same order: `text` runs on the `PgPool`, its columns parsed by `types`
+ * (node-postgres's per-statement parsers, which the pool's and the application's do not
+ * change); `portableText` runs through `@effect/sql`, whose client parses with its own.
+ */
+export interface ReadStatement {
+  readonly text: string
+  readonly types: pg.CustomTypesConfig
+  readonly portableText: string
+}
+
+/**
  * Runs statements of PostgreSQL text with `$1, $2, …` placeholders.
  */
 export interface Runner {
   /**
-   * Runs `text` with `values` and continues with `complete`. Through `@effect/sql` its span
-   * nests under `parent` when given (the direct path creates no span).
+   * Runs `text` with `values` and continues with `complete`, the rows as objects keyed by
+   * column name. Through `@effect/sql` its span nests under `parent` when given (the direct path
+   * creates no span).
    */
   readonly query: <Row, A, E>(
     text: string,
     values: ReadonlyArray<unknown>,
+    complete: Complete<Row, A, E>,
+    parent?: Tracer.Span
+  ) => Effect.Effect<A, E>
+  /**
+   * Runs `statement` with `values`, reads every row with a reader made by `reader` for this
+   * statement, and continues with `complete` and what the reader made of the rows.
+   *
+   * On the direct path each row is read as it arrives, while the server is still sending the
+   * rows after it, so a page is ready when its last row is: reading 90,000 events in pages of
+   * 1,000 took ~5 % less time than with the same rows converted once each page had arrived, the
+   * conversion otherwise being time in which neither side works (embedded PostgreSQL 17, two
+   * cores). The rows come as arrays (`rowMode: "array"`), so no object keyed by column name is
+   * built per row; through `@effect/sql`, `Statement.values` gives the same arrays.
+   */
+  readonly read: <Row, A, E>(
+    statement: ReadStatement,
+    values: ReadonlyArray<unknown>,
+    reader: () => RowReader<Row>,
     complete: Complete<Row, A, E>,
     parent?: Tracer.Span
   ) => Effect.Effect<A, E>
@@ -73,23 +112,72 @@ export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effec
       })
     }
 
-    if (Option.isNone(pool)) return { query: viaClient }
+    const readViaClient = <Row, A, E>(
+      text: string,
+      values: ReadonlyArray<unknown>,
+      reader: () => RowReader<Row>,
+      complete: Complete<Row, A, E>,
+      parent?: Tracer.Span
+    ): Effect.Effect<A, E> => {
+      const statement = sql.unsafe(text, values).values
+      return Effect.matchEffect(parent === undefined ? statement : Effect.withParentSpan(statement, parent), {
+        onFailure: (error) => complete(error, noRows),
+        onSuccess: (rows) => {
+          const read = readAll(rows, reader())
+          return read instanceof SqlError ? complete(read, noRows) : complete(undefined, read)
+        }
+      })
+    }
+
+    if (Option.isNone(pool)) {
+      return {
+        query: viaClient,
+        read: (statement, values, reader, complete, parent) =>
+          readViaClient(statement.portableText, values, reader, complete, parent)
+      }
+    }
 
     const direct = directQuery(pool.value, options.prepare)
+    // Inside an @effect/sql transaction a statement must run on the transaction's connection.
+    const inTransaction = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
+      Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)._tag === "Some"
+    // An interruptible fiber can be interrupted while it waits for the pool: watch it.
+    const watched = (fiber: Fiber.RuntimeFiber<unknown, unknown>, runtimeFlags: RuntimeFlags.RuntimeFlags) =>
+      RuntimeFlags.interruptible(runtimeFlags) ? fiber : undefined
     const query: Runner["query"] = (text, values, complete, parent) =>
       Effect.withFiberRuntime((fiber, status) =>
-        Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)._tag === "Some"
+        inTransaction(fiber)
           ? viaClient(text, values, complete, parent)
-          // An interruptible fiber can be interrupted while it waits for the pool: watch it.
-          : direct(text, values, complete, RuntimeFlags.interruptible(status.runtimeFlags) ? fiber : undefined)
+          : direct(text, undefined, values, undefined, complete, watched(fiber, status.runtimeFlags))
       )
-    return { query }
+    const read: Runner["read"] = (statement, values, reader, complete, parent) =>
+      Effect.withFiberRuntime((fiber, status) =>
+        inTransaction(fiber)
+          ? readViaClient(statement.portableText, values, reader, complete, parent)
+          : direct(statement.text, statement.types, values, reader, complete, watched(fiber, status.runtimeFlags))
+      )
+    return { query, read }
   })
+
+/** Every row read with `read`, or a `SqlError` with what it threw. */
+const readAll = <Row>(rows: ReadonlyArray<ReadonlyArray<unknown>>, read: RowReader<Row>): Array<Row> | SqlError => {
+  const out: Array<Row> = new Array(rows.length)
+  try {
+    for (let index = 0; index < rows.length; index++) out[index] = read(rows[index])
+  } catch (cause) {
+    return unreadable(cause)
+  }
+  return out
+}
+
+const unreadable = (cause: unknown) => new SqlError({ cause, message: "Failed to read a row" })
 
 /**
  * One statement on a pooled connection, then `complete`, in a single step. The connection goes
  * back to the pool when the statement has finished, even if the fiber was interrupted meanwhile
- * (a connection handed back mid-statement would make its next user wait behind it).
+ * (a connection handed back mid-statement would make its next user wait behind it). With a
+ * `reader`, the rows come as arrays and are read as they arrive (see `Runner.read`); without
+ * one, they come as objects keyed by column name. `types`, when given, parses the columns.
  *
  * Interruption: an interruptible fiber stops waiting at once (Effect resumes it with the
  * interruption, and ignores the resumption that comes later); a statement whose `fiber` was
@@ -110,12 +198,16 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
   }
   return <Row, A, E>(
     text: string,
+    types: pg.CustomTypesConfig | undefined,
     values: ReadonlyArray<unknown>,
+    reader: (() => RowReader<Row>) | undefined,
     complete: Complete<Row, A, E>,
     fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   ): Effect.Effect<A, E> =>
     Effect.async<A, E>((resume) => {
-      const query: pg.QueryConfig = prepare
+      // A named statement of text read as arrays differs from the same text read as objects only
+      // in how node-postgres parses its rows, not on the server: the two share the name.
+      const config: pg.QueryConfig = prepare
         ? { name: nameOf(text), text, values: values as Array<unknown> }
         : { text, values: values as Array<unknown> }
       pool.connect((connectError, client, release) => {
@@ -128,16 +220,41 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
         let broken: unknown = undefined
         const onError = (cause: unknown) => void (broken = cause)
         client.on("error", onError)
-        client.query(query, (error: Error | null | undefined, result: pg.QueryResult) => {
+        const finish = (error: unknown, rows: ReadonlyArray<Row>) => {
           client.off("error", onError)
           // The pool discards a connection released with an error.
           release(broken === undefined ? undefined : broken as Error)
           resume(
-            error === null || error === undefined
-              ? complete(undefined, result.rows as ReadonlyArray<Row>)
-              : complete(new SqlError({ cause: error, message: "Failed to execute statement" }), noRows)
+            error === undefined
+              ? complete(undefined, rows)
+              : complete(error instanceof SqlError ? error : new SqlError({ cause: error, message: "Failed to execute statement" }), noRows)
           )
+        }
+        if (reader === undefined) {
+          client.query(config, (error: Error | null | undefined, result: pg.QueryResult) =>
+            error === null || error === undefined ? finish(undefined, result.rows as ReadonlyArray<Row>) : finish(error, noRows))
+          return
+        }
+        const read = reader()
+        const rows: Array<Row> = []
+        let failed: SqlError | undefined = undefined
+        // The callback, not the "end" and "error" events, tells how the statement ended: with a
+        // query_timeout node-postgres reports a timeout to the callback alone.
+        const statement = new pg.Query<Array<unknown>>(
+          { ...config, rowMode: "array", types } as pg.QueryConfig,
+          undefined,
+          (error: Error | null | undefined) =>
+            error === null || error === undefined ? finish(failed, failed === undefined ? rows : noRows) : finish(error, noRows)
+        )
+        statement.on("row", (columns: Array<unknown>) => {
+          if (failed !== undefined) return
+          try {
+            rows.push(read(columns))
+          } catch (cause) {
+            failed = unreadable(cause)
+          }
         })
+        client.query(statement)
       })
     })
 }

@@ -4,14 +4,13 @@
  * text): Facta's stores read what they select the same way whatever those parsers are, on the
  * pool path and through `@effect/sql` alike.
  */
-import type { RecordedEvent } from "@facta/core"
 import { CheckpointStore, Position, ProjectionStore, SnapshotStore } from "@facta/core"
 import { EventStoreConformance } from "@facta/testing"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import pg from "pg"
 import { afterAll } from "vitest"
-import { storesLayer } from "../packages/postgres/test/support.js"
+import { recordedEnvelope, storesLayer } from "../packages/postgres/test/support.js"
 
 const applicationParsers: ReadonlyArray<readonly [oid: number, parse: (text: string) => unknown]> = [
   [20, (text) => Number.parseInt(text, 10)], // int8 as a number
@@ -63,18 +62,7 @@ layer(storesLayer(), { excludeTestServices: true })("the other stores under the 
     Effect.gen(function*() {
       const store = yield* ProjectionStore.ProjectionStore
       const projection = `parsers-${crypto.randomUUID()}`
-      const event: RecordedEvent.RecordedEvent = {
-        eventId: crypto.randomUUID(),
-        streamId: "thing-1" as RecordedEvent.RecordedEvent["streamId"],
-        streamVersion: 3,
-        globalPosition: 2n ** 60n + 7n,
-        transactionId: 2n ** 62n + 1n,
-        type: "Thing",
-        schemaVersion: 2,
-        data: { text: "ünïcödé \"quoted\"", nested: { camelCase: [1, 2.5, null, true] } },
-        metadata: { correlationId: "c-1", userId: "u-1" },
-        recordedAt: new Date("2024-05-06T07:08:09.123Z")
-      }
+      const event = recordedEnvelope()
       const before = Date.now()
       yield* store.park(projection, event, "why")
       const [entry, ...others] = yield* store.parked(projection)

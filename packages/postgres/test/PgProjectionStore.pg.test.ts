@@ -6,7 +6,6 @@
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
-import type { RecordedEvent } from "@facta/core"
 import {
   CheckpointStore,
   EventCatalog,
@@ -23,7 +22,7 @@ import { expect, layer } from "@effect/vitest"
 import { Cause, Context, Duration, Effect, Exit, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { cuttingProxy } from "./cuttingProxy.js"
 import { connect, query } from "./rawPostgres.js"
-import { databaseUrl, storesLayer } from "./support.js"
+import { databaseUrl, recordedEnvelope as envelope, storesLayer } from "./support.js"
 
 const schema = uniqueSchemaName()
 
@@ -47,19 +46,6 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
 const leaseOn = (store: ProjectionStore.ProjectionStoreShape, projection: string) =>
   Effect.map(store.acquire(projection, "owner", Duration.seconds(30)), Option.getOrThrow)
 
-const envelope = (overrides: Partial<RecordedEvent.RecordedEvent> = {}): RecordedEvent.RecordedEvent => ({
-  eventId: crypto.randomUUID(),
-  streamId: "thing-1" as RecordedEvent.RecordedEvent["streamId"],
-  streamVersion: 3,
-  globalPosition: 2n ** 60n + 7n,
-  transactionId: 2n ** 62n + 1n,
-  type: "Thing",
-  schemaVersion: 2,
-  data: { text: "ünïcödé \"quoted\"", nested: { camelCase: [1, 2.5, null, true] } },
-  metadata: { correlationId: "c-1", userId: "u-1", extra: { deep: 1 } },
-  recordedAt: new Date("2024-05-06T07:08:09.123Z"),
-  ...overrides
-})
 
 layer(setUp, { excludeTestServices: true })("PgProjectionStore", (it) => {
   it.effect("a COMMIT whose reply is lost fails with ProjectionStoreUnavailable, not a defect; the work did commit", () =>

@@ -4,6 +4,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { RecordedEvent } from "@facta/core"
 import { PgPool, PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import type { Duration } from "effect"
@@ -65,3 +66,21 @@ export const rawClient = Effect.acquireRelease(
   }),
   (client) => Effect.promise(() => client.end().catch(() => undefined))
 )
+
+/**
+ * A recorded event as a store hands it out, with positions beyond 2^53 and a payload of unicode,
+ * quotes and nested keys: for stores that keep whole envelopes (parked events).
+ */
+export const recordedEnvelope = (overrides: Partial<RecordedEvent.RecordedEvent> = {}): RecordedEvent.RecordedEvent => ({
+  eventId: crypto.randomUUID(),
+  streamId: "thing-1" as RecordedEvent.RecordedEvent["streamId"],
+  streamVersion: 3,
+  globalPosition: 2n ** 60n + 7n,
+  transactionId: 2n ** 62n + 1n,
+  type: "Thing",
+  schemaVersion: 2,
+  data: { text: "ünïcödé \"quoted\"", nested: { camelCase: [1, 2.5, null, true] } },
+  metadata: { correlationId: "c-1", userId: "u-1", extra: { deep: 1 } },
+  recordedAt: new Date("2024-05-06T07:08:09.123Z"),
+  ...overrides
+})

@@ -86,9 +86,10 @@ export const rowsOrFailure = <Row>(error: SqlError | undefined, rows: ReadonlyAr
 
 /**
  * A runner over the `SqlClient` in the context, and over the `PgPool` directly when the context
- * has one and the fiber is not inside an `@effect/sql` transaction. The rows come back as
- * node-postgres parses them either way (the client must be one without name transforms), and
- * errors are `SqlError`s.
+ * has one and the fiber is not inside an `@effect/sql` transaction. `query`'s rows come back as
+ * node-postgres parses them with the pool's parsers either way (select text where the
+ * application's parsers must not matter); `read`'s as its statement's two texts say. Errors are
+ * `SqlError`s.
  *
  * With `prepare`, a direct statement is a named prepared statement (named after its text), so
  * each connection parses and plans it once instead of on every run: ~55 µs less per append

@@ -18,19 +18,23 @@ import { SqlError } from "@effect/sql/SqlError"
 import { ProjectionStore } from "@facta/core"
 import type { Duration } from "effect"
 import { Duration as Durations, Effect, Layer, Option } from "effect"
-import { castColumns, dateOfMillis, epochMillis, eventColumnCount, eventReader } from "./internal/eventRow.js"
+import { castColumns, eventColumnCount, eventReader } from "./internal/eventRow.js"
+import { dateOfMillis, epochMillis } from "./internal/textColumns.js"
 import * as PgSchema from "./PgSchema.js"
 
 /** The columns of a parked event, as text: the event's, then these (see `toParked`). */
 const parkedColumns = `${castColumns}, projection, reason, (${epochMillis("parked_at")})::text AS parked_at_ms`
 
-/** A row of {@link parkedColumns} as the parked event. */
-const toParked = (columns: ReadonlyArray<unknown>): ProjectionStore.ParkedEvent => ({
-  projection: columns[eventColumnCount] as string,
-  event: eventReader()(columns),
-  reason: columns[eventColumnCount + 1] as string,
-  parkedAt: dateOfMillis(columns[eventColumnCount + 2] as string)
-})
+/** Rows of {@link parkedColumns} as the parked events. */
+const toParked = (rows: ReadonlyArray<ReadonlyArray<unknown>>): Array<ProjectionStore.ParkedEvent> => {
+  const readEvent = eventReader()
+  return rows.map((columns) => ({
+    projection: columns[eventColumnCount] as string,
+    event: readEvent(columns),
+    reason: columns[eventColumnCount + 1] as string,
+    parkedAt: dateOfMillis(columns[eventColumnCount + 2] as string)
+  }))
+}
 
 /** The caller's own failure, carried through the transaction untouched (told apart from the store's). */
 class Passthrough<E> {
@@ -204,7 +208,7 @@ export const make = (
           FROM ${s}.projection_dead_letters
          WHERE projection = ${projection}
          ORDER BY transaction_id, global_position`.values.pipe(
-        Effect.map((rows) => rows.map(toParked)),
+        Effect.map(toParked),
         Effect.mapError(unavailable("parked", projection))
       )
 

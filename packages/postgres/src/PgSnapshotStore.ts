@@ -8,7 +8,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { StreamId as StreamIdType } from "@facta/core"
 import { SnapshotStore, Spans, StreamId } from "@facta/core"
 import { Effect, Layer, Option } from "effect"
-import { dateOfMillis, epochMillis } from "./internal/eventRow.js"
+import { dateOfMillis, epochMillis } from "./internal/textColumns.js"
 import * as PgSchema from "./PgSchema.js"
 
 /** A snapshot's columns, each as text whatever type parsers the application registered. */

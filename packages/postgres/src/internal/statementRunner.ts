@@ -124,7 +124,7 @@ export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effec
       return Effect.matchEffect(parent === undefined ? statement : Effect.withParentSpan(statement, parent), {
         onFailure: (error) => complete(error, noRows),
         onSuccess: (rows) => {
-          const read = readAll(rows, reader())
+          const read = readRows(rows, reader())
           return read instanceof SqlError ? complete(read, noRows) : complete(undefined, read)
         }
       })
@@ -149,19 +149,19 @@ export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effec
       Effect.withFiberRuntime((fiber, status) =>
         inTransaction(fiber)
           ? viaClient(text, values, complete, parent)
-          : direct(text, undefined, values, undefined, complete, watched(fiber, status.runtimeFlags))
+          : direct(text, values, complete, watched(fiber, status.runtimeFlags))
       )
     const read: Runner["read"] = (statement, values, reader, complete, parent) =>
       Effect.withFiberRuntime((fiber, status) =>
         inTransaction(fiber)
           ? readViaClient(statement.portableText, values, reader, complete, parent)
-          : direct(statement.text, statement.types, values, reader, complete, watched(fiber, status.runtimeFlags))
+          : direct(statement.text, values, complete, watched(fiber, status.runtimeFlags), { types: statement.types, reader })
       )
     return { query, read }
   })
 
 /** Every row read with `read`, or a `SqlError` with what it threw. */
-const readAll = <Row>(rows: ReadonlyArray<ReadonlyArray<unknown>>, read: RowReader<Row>): Array<Row> | SqlError => {
+const readRows = <Row>(rows: ReadonlyArray<ReadonlyArray<unknown>>, read: RowReader<Row>): Array<Row> | SqlError => {
   const out: Array<Row> = new Array(rows.length)
   try {
     for (let index = 0; index < rows.length; index++) out[index] = read(rows[index])
@@ -173,12 +173,18 @@ const readAll = <Row>(rows: ReadonlyArray<ReadonlyArray<unknown>>, read: RowRead
 
 const unreadable = (cause: unknown) => new SqlError({ cause, message: "Failed to read a row" })
 
+/** How a direct statement's rows are read (see `Runner.read`): parsed with `types`, by `reader`. */
+interface Reading<Row> {
+  readonly types: pg.CustomTypesConfig
+  readonly reader: () => RowReader<Row>
+}
+
 /**
  * One statement on a pooled connection, then `complete`, in a single step. The connection goes
  * back to the pool when the statement has finished, even if the fiber was interrupted meanwhile
  * (a connection handed back mid-statement would make its next user wait behind it). With a
- * `reader`, the rows come as arrays and are read as they arrive (see `Runner.read`); without
- * one, they come as objects keyed by column name. `types`, when given, parses the columns.
+ * `reading`, the rows come as arrays and are read as they arrive (see `Runner.read`); without
+ * one, they come as objects keyed by column name, parsed with the pool's parsers.
  *
  * Interruption: an interruptible fiber stops waiting at once (Effect resumes it with the
  * interruption, and ignores the resumption that comes later); a statement whose `fiber` was
@@ -199,11 +205,10 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
   }
   return <Row, A, E>(
     text: string,
-    types: pg.CustomTypesConfig | undefined,
     values: ReadonlyArray<unknown>,
-    reader: (() => RowReader<Row>) | undefined,
     complete: Complete<Row, A, E>,
-    fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+    fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined,
+    reading?: Reading<Row>
   ): Effect.Effect<A, E> =>
     Effect.async<A, E>((resume) => {
       // A named statement of text read as arrays differs from the same text read as objects only
@@ -231,18 +236,18 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
               : complete(error instanceof SqlError ? error : new SqlError({ cause: error, message: "Failed to execute statement" }), noRows)
           )
         }
-        if (reader === undefined) {
+        if (reading === undefined) {
           client.query(config, (error: Error | null | undefined, result: pg.QueryResult) =>
             error === null || error === undefined ? finish(undefined, result.rows as ReadonlyArray<Row>) : finish(error, noRows))
           return
         }
-        const read = reader()
+        const read = reading.reader()
         const rows: Array<Row> = []
         let failed: SqlError | undefined = undefined
         // The callback, not the "end" and "error" events, tells how the statement ended: with a
         // query_timeout node-postgres reports a timeout to the callback alone.
         const statement = new pg.Query<Array<unknown>>(
-          { ...config, rowMode: "array", types } as pg.QueryConfig,
+          { ...config, rowMode: "array", types: reading.types } as pg.QueryConfig,
           undefined,
           (error: Error | null | undefined) =>
             error === null || error === undefined ? finish(failed, failed === undefined ? rows : noRows) : finish(error, noRows)

@@ -22,6 +22,8 @@ await build({
   target: "node20",
   sourcemap: "linked",
   logLevel: "warning",
+  // The workspace packages resolve to their sources (the export condition the repository runs on).
+  conditions: ["@facta/source"],
   plugins: [
     {
       name: "facta-sources-only",

@@ -105,7 +105,21 @@ export type DecodeError = EventDecodeError | UnknownEventType
  */
 export type EventSchema = Schema.Schema.AnyNoContext
 
-const HistoryTypeId: unique symbol = Symbol.for("@facta/core/EventCatalog/History")
+/**
+ * Marks a value as an event type's {@link History} (what `history(...)` returns).
+ *
+ * @since 0.1.0
+ * @category symbols
+ */
+export const HistoryTypeId: unique symbol = Symbol.for("@facta/core/EventCatalog/History")
+
+/**
+ * The type of {@link HistoryTypeId}.
+ *
+ * @since 0.1.0
+ * @category symbols
+ */
+export type HistoryTypeId = typeof HistoryTypeId
 
 /**
  * The schema history of one event type: `versions[k - 1]` decodes a payload stored with schema

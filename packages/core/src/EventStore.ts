@@ -261,6 +261,10 @@ export interface Backend {
     AppendResult,
     ConcurrencyConflict | DuplicateEventId | EventStoreUnavailable | Projection.InlineProjectionFailed
   >
+  /**
+   * The stream's events with versions `from` to `to` (inclusive; `to` may lie beyond the stream)
+   * in `direction`, at most `limit` of them. `EventStore.readStream` passes a validated id.
+   */
   readonly readStream: (
     streamId: StreamId.StreamId,
     options: {
@@ -288,11 +292,19 @@ export interface Backend {
     /** "EventStore.readStreamPayloads", not made the current span (as for `append`). */
     span: Tracer.Span
   ) => Effect.Effect<PayloadPage, EventStoreUnavailable>
+  /**
+   * The committed log strictly after `after`, in log order, matching `filter`, at most `limit`
+   * events; never an event that an older, still-open transaction could commit before.
+   */
   readonly readAll: (options: {
     readonly after: Position.Position
     readonly limit: number
     readonly filter: EventFilter
   }) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
+  /**
+   * The log after `after` matching `filter`, then every later append, forever: never skipping,
+   * never reordering (most backends build it with `Subscription.catchUpThenLive`).
+   */
   readonly subscribe: (options: {
     readonly after: Position.Position
     readonly filter: EventFilter

@@ -21,10 +21,15 @@ import type { RecordedEvent } from "./RecordedEvent.js"
  * @category models
  */
 export interface Source<Token, E> {
+  /** Where the subscription starts: it delivers the events strictly after this position. */
   readonly after: Position.Position
+  /** The most events one `readBatch` call returns. */
   readonly batchSize: number
+  /** A token for "now", taken before each read, that `waitForAppend` waits past. */
   readonly currentToken: Effect.Effect<Token, E>
+  /** Up to `limit` committed events strictly after `after`, in log order (empty when caught up). */
   readonly readBatch: (after: Position.Position, limit: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, E>
+  /** Completes once something may have been appended since `token` was taken (a wake-up or a poll). */
   readonly waitForAppend: (token: Token) => Effect.Effect<void, E>
 }
 

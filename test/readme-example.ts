@@ -16,12 +16,12 @@ const Account = Aggregate.make({
   category: "account",
   catalog: Events,
   decider: Decider.make({
-    initialState: { open: false, balance: 0 } as State,
-    decide: (command: Command, state: State): Effect.Effect<ReadonlyArray<Event>, NotOpen> =>
+    initialState: { open: false, balance: 0 },
+    decide: (command: Command, state: State) =>
       command._tag === "Open"
-        ? Effect.succeed([{ _tag: "Opened", owner: command.owner }])
+        ? [{ _tag: "Opened", owner: command.owner }]
         : state.open
-        ? Effect.succeed([{ _tag: "Deposited", amountCents: command.amountCents }])
+        ? [{ _tag: "Deposited", amountCents: command.amountCents }]
         : Effect.fail(new NotOpen()),
     evolve: (state: State, event: Event): State =>
       event._tag === "Opened" ? { ...state, open: true } : { ...state, balance: state.balance + event.amountCents }

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Effect, Either, Metric, Option, Schedule } from "effect"
+import { v5 as uuidV5 } from "uuid"
 import * as Aggregate from "./Aggregate.js"
 import * as EventCatalog from "./EventCatalog.js"
 import * as EventStore from "./EventStore.js"
@@ -99,31 +100,19 @@ export type HandleError = Aggregate.LoadError | EventStore.AppendError | EventCa
 
 const isConflict = (error: unknown): boolean => error instanceof EventStore.ConcurrencyConflict
 
-/** The namespace of Facta's idempotency-key event ids (UUID v5). */
+/** The namespace of Facta's idempotency-key event ids (UUID v5). Changing it changes every id. */
 const idempotencyNamespace = "6f0a8f2e-3c1b-4d7e-9a5f-2b8c4e1d7a90"
 
-const uuidBytes = (uuid: string): Uint8Array =>
-  Uint8Array.from(uuid.replaceAll("-", "").match(/../g)!.map((pair) => parseInt(pair, 16)))
-
 /**
- * The id of the `index`-th event (0-based) of the command with this idempotency key: a UUID v5,
- * the same on every machine and every retry.
+ * The id of the `index`-th event (0-based) of the command with this idempotency key: the UUID v5
+ * of the name `<key>/<index>` (UTF-8) in Facta's namespace, the same on every machine, every
+ * retry and every release.
  *
  * @since 0.1.0
  * @category idempotency
  */
-export const eventIdFor = (idempotencyKey: string, index: number): Effect.Effect<string> =>
-  Effect.promise(async () => {
-    const name = new TextEncoder().encode(`${idempotencyKey}/${index}`)
-    const input = new Uint8Array(16 + name.length)
-    input.set(uuidBytes(idempotencyNamespace), 0)
-    input.set(name, 16)
-    const bytes = new Uint8Array(await crypto.subtle.digest("SHA-1", input)).slice(0, 16)
-    bytes[6] = (bytes[6] & 0x0f) | 0x50
-    bytes[8] = (bytes[8] & 0x3f) | 0x80
-    const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-  })
+export const eventIdFor = (idempotencyKey: string, index: number): string =>
+  uuidV5(`${idempotencyKey}/${index}`, idempotencyNamespace)
 
 /**
  * What a keyed command recorded, if its first event is in the store: the events from there on
@@ -136,7 +125,7 @@ const recordedFor = <C, S, E extends { readonly _tag: string }, Err, R>(
 ): Effect.Effect<Option.Option<HandleResult<S, E>>, HandleError, EventStore.EventStore> =>
   Effect.gen(function*() {
     const store = yield* EventStore.EventStore
-    const firstId = yield* eventIdFor(key, 0)
+    const firstId = eventIdFor(key, 0)
     const found = yield* store.locate(firstId)
     if (Option.isNone(found)) return Option.none()
     const at = found.value
@@ -157,7 +146,7 @@ const recordedFor = <C, S, E extends { readonly _tag: string }, Err, R>(
     const eventIds: Array<string> = []
     let position: Position.Position = at.position
     for (const [index, recorded] of page.entries()) {
-      if (recorded.eventId !== (yield* eventIdFor(key, index))) break
+      if (recorded.eventId !== eventIdFor(key, index)) break
       events.push(yield* Either.match(decode(recorded), { onLeft: Effect.fail, onRight: Effect.succeed }))
       eventIds.push(recorded.eventId)
       position = Position.of(recorded)
@@ -222,9 +211,7 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
         return { loaded, decided, eventIds: [], state, version: loaded.version, position: undefined }
       }
       const newEvents = yield* Effect.forEach(decided, (event, index) =>
-        key === undefined
-          ? toNewEvent(event, metadata)
-          : Effect.flatMap(eventIdFor(key, index), (eventId) => toNewEvent(event, metadata, eventId)))
+        key === undefined ? toNewEvent(event, metadata) : toNewEvent(event, metadata, eventIdFor(key, index)))
       const appended = yield* EventStore.append(
         loaded.streamId,
         newEvents,

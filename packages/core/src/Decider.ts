@@ -27,30 +27,53 @@ export interface Decider<C, S, E, Err = never, R = never> {
 /**
  * The definition `make` accepts: like `Decider`, but `decide` may return the events directly.
  *
+ * The types are inferred from the functions' annotations: `S` from the state parameters (the
+ * initial state only when no function annotates it, so an object literal needs no `as State`),
+ * `E` from `evolve`'s event parameter (else from what `decide` returns), `C` from `decide`'s
+ * command parameter, and `Err`/`R` from the Effects `decide` may return.
+ *
  * @since 0.1.0
  * @category models
  */
 export interface DeciderDefinition<C, S, E, Err, R> {
-  readonly initialState: S
-  readonly decide: (command: C, state: S) => ReadonlyArray<E> | Effect.Effect<ReadonlyArray<E>, Err, R>
-  readonly evolve: (state: S, event: E) => S
+  /** The state of a stream with no events. (The intersection only lowers its inference priority.) */
+  readonly initialState: S & ({} | null | undefined)
+  /**
+   * The events a command causes in a state: an array, or an Effect of one that may fail with a
+   * domain error. (`E & {}` lowers the inference priority of what it returns below `evolve`'s.)
+   */
+  readonly decide: (command: C, state: S) => ReadonlyArray<E & {}> | Effect.Effect<ReadonlyArray<E & {}>, Err, R>
+  /** Folds one event into the state (total and pure, as in `Decider`). */
+  readonly evolve: (state: S, event: E) => NoInfer<S>
+  /** Whether the state is final, as in `Decider`. */
   readonly isTerminal?: (state: S) => boolean
 }
 
 /**
  * Builds a decider; a `decide` that returns an array is lifted into an Effect.
  *
+ * Nothing needs a cast or a return type: event literals in the arrays `decide` returns check
+ * against the events `evolve` takes (`{ _tag: "Opened", owner }` is an `Event`), and the domain
+ * errors come from the `Effect.fail`s among its results. A literal inside `Effect.succeed([...])`
+ * is typed before the event type is known, so its `_tag` widens to `string`: return the array
+ * itself, or write `as const`.
+ *
  * @example
- * const counter = Decider.make({
- *   initialState: 0,
- *   decide: (command: { readonly _tag: "Increment" }, _state: number) => [{ _tag: "Incremented" as const }],
- *   evolve: (state, _event) => state + 1
+ * const Account = Decider.make({
+ *   initialState: { open: false, balance: 0 },
+ *   decide: (command: Command, state: State) =>
+ *     command._tag === "Open" ? [{ _tag: "Opened", owner: command.owner }]
+ *     : state.open ? [{ _tag: "Deposited", amountCents: command.amountCents }]
+ *     : Effect.fail(new NotOpen()),
+ *   evolve: (state: State, event: Event): State =>
+ *     event._tag === "Opened" ? { ...state, open: true } : { ...state, balance: state.balance + event.amountCents }
  * })
+ * // Decider<Command, State, Event, NotOpen, never>
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = <C, S, E, Err = never, R = never>(
+export const make = <C, S, const E, Err = never, R = never>(
   definition: DeciderDefinition<C, S, E, Err, R>
 ): Decider<C, S, E, Err, R> => {
   const decide = (command: C, state: S): Effect.Effect<ReadonlyArray<E>, Err, R> =>

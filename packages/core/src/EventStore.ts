@@ -647,16 +647,18 @@ export const makeMemory: Effect.Effect<EventStoreShape> = Effect.map(makeMemoryB
  * the events it records, before anyone can read them; a handler's failure rejects the append
  * with `InlineProjectionFailed` and records no event. The store cannot roll back what a handler
  * wrote to its own (in-memory) read model before failing: write such read models last, or
- * idempotently. A repeated (idempotent) append does not run them again.
+ * idempotently. A repeated (idempotent) append does not run them again. Each projection's
+ * `setup` runs first, once, in order; one that fails fails the store with `SetupFailed`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeMemoryWith = <const Inline extends ReadonlyArray<Projection.Any>>(
   options: { readonly inline: Inline }
-): Effect.Effect<EventStoreShape, never, Projection.Context<Inline[number]>> =>
+): Effect.Effect<EventStoreShape, Projection.SetupFailed, Projection.Context<Inline[number]>> =>
   Effect.gen(function*() {
     const context = yield* Effect.context<Projection.Context<Inline[number]>>()
+    yield* Projection.setupInline(options.inline, context)
     const inline = options.inline.length === 0 ? undefined : Projection.makeInline(options.inline, context)
     return make(yield* makeMemoryBackend(inline === undefined ? {} : { inline }))
   })
@@ -671,14 +673,14 @@ export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, mak
 
 /**
  * A layer with a fresh in-memory event store running `inline` projections inside each append
- * (see {@link makeMemoryWith}).
+ * (see {@link makeMemoryWith}), after their `setup`s.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerMemoryWith = <const Inline extends ReadonlyArray<Projection.Any>>(
   options: { readonly inline: Inline }
-): Layer.Layer<EventStore, never, Projection.Context<Inline[number]>> =>
+): Layer.Layer<EventStore, Projection.SetupFailed, Projection.Context<Inline[number]>> =>
   Layer.effect(EventStore, makeMemoryWith(options))
 
 /**

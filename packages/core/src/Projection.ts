@@ -45,6 +45,8 @@ export interface Projection<E, Err, R> {
   readonly handleBatch: ((events: ReadonlyArray<RecordedEvent<E>>) => Effect.Effect<void, Err, R>) | undefined
   /** Empties the read model before a rebuild. */
   readonly reset: Effect.Effect<void, Err, R> | undefined
+  /** Prepares the read model (creates its tables) before the projection runs; see {@link make}. */
+  readonly setup: Effect.Effect<void, unknown, R> | undefined
   /** What to do with an event that keeps failing. */
   readonly onFailure: FailurePolicy
   /** How a failing event or batch is retried before `onFailure` applies. */
@@ -88,6 +90,13 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
  * - `categories` narrows the streams read. With `categories` and no `types`, every event of
  *   those streams is read, so one whose type the catalog does not know follows the failure
  *   policy instead of being skipped silently.
+ * - `setup` prepares the read model, e.g. `CREATE TABLE IF NOT EXISTS`. It must be idempotent:
+ *   it runs again and again — each time a `ProjectionRunner` takes the projection's lease to run
+ *   it (at start, after a pause, a takeover or `start`), before it loads the checkpoint, and so
+ *   before a rebuild's `reset`; and, for an inline projection, when the event store's layer
+ *   starts. It runs in a transaction of its own (on SQL stores). A runner retries a failing
+ *   setup under `retry`, then stops the projection in state `failed` with `SetupFailed`; an
+ *   event store fails to start with `SetupFailed`.
  *
  * @example
  * const Balances = Projection.make({
@@ -115,6 +124,7 @@ export const make = <
     events: ReadonlyArray<RecordedEvent<Extract<E, { readonly _tag: T }>>>
   ) => Effect.Effect<void, Err, R>
   readonly reset?: Effect.Effect<void, Err, R>
+  readonly setup?: Effect.Effect<void, unknown, R>
   readonly onFailure?: FailurePolicy
   readonly retry?: Schedule.Schedule<unknown, unknown>
   readonly batchSize?: number
@@ -143,6 +153,7 @@ export const make = <
     handle: options.handle,
     handleBatch: options.handleBatch,
     reset: options.reset,
+    setup: options.setup,
     onFailure: options.onFailure ?? "stop",
     retry: options.retry ?? defaultRetry,
     batchSize: Math.max(1, Math.floor(options.batchSize ?? 500))
@@ -169,6 +180,25 @@ export class ProjectionFailed extends Data.TaggedError("ProjectionFailed")<{
     return `Projection ${JSON.stringify(this.projection)} failed on ${this.type} ` +
       `(stream ${JSON.stringify(this.streamId)} version ${this.streamVersion}, global position ${this.globalPosition}): ` +
       describeCause(this.cause)
+  }
+}
+
+/**
+ * A projection's `setup` failed, so it does not run: in a `ProjectionRunner`, after its retries
+ * (the projection is then `failed`; `ProjectionRunner.start` tries again); for an inline
+ * projection, when the event store's layer started (the layer fails). Nothing of it committed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SetupFailed extends Data.TaggedError("SetupFailed")<{
+  readonly projection: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return `The setup of projection ${JSON.stringify(this.projection)} failed, so it does not run: ${
+      describeCause(this.cause)
+    }`
   }
 }
 
@@ -208,6 +238,30 @@ export class InlineProjectionFailed extends Data.TaggedError("InlineProjectionFa
       `${JSON.stringify(this.projection)} failed: ${describeCause(this.cause)}`
   }
 }
+
+/**
+ * For event store implementations: runs the `setup` of each inline projection, in order, when
+ * the store starts, each inside `atomically` (a transaction of its own on SQL stores; the
+ * identity by default). A failure or defect becomes `SetupFailed`, and the store should not start.
+ *
+ * @since 0.1.0
+ * @category inline
+ */
+export const setupInline = <R>(
+  projections: ReadonlyArray<Any>,
+  context: Context.Context<R>,
+  atomically: <A, E, R2>(effect: Effect.Effect<A, E, R2>) => Effect.Effect<A, unknown, R2> = (effect) => effect
+): Effect.Effect<void, SetupFailed> =>
+  Effect.forEach(projections, (projection) =>
+    projection.setup === undefined ? Effect.void : atomically(
+      Effect.provide(projection.setup as Effect.Effect<void, unknown, R>, context)
+    ).pipe(
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : Effect.fail(new SetupFailed({ projection: projection.name, cause: Cause.squash(cause) }))
+      )
+    ), { discard: true })
 
 /**
  * For event store implementations: the step that hands one append's recorded events to inline

@@ -39,7 +39,8 @@ import type { RecordedEvent } from "./RecordedEvent.js"
 
 /**
  * Where a projection is:
- * - `standby`: waiting for its lease (another instance runs it, or it is starting);
+ * - `standby`: waiting for its lease (another instance runs it, or it is starting), or running
+ *   its `setup` under the lease;
  * - `catching-up`: reading the log in full batches;
  * - `live`: caught up, following appends;
  * - `rebuilding`: resetting its read model before replaying from the start;
@@ -63,15 +64,33 @@ export interface Status {
   readonly checkpoint: Option.Option<Position.Position>
   /** Events matching the projection's filter after its checkpoint (committed, not yet handled). */
   readonly lag: number
-  /** Events handled by this runner since it started. */
+  /**
+   * Events this runner instance handed to the projection's handler and committed with their
+   * checkpoint, since the runner was built or the projection's last rebuild (a rebuild resets
+   * it to 0; `stop` and `start` do not). Not counted: events of types the projection does not
+   * handle, events it parked, parked events replayed with `replayParked`, and events another
+   * instance handled while this one was on standby.
+   */
   readonly handled: number
-  /** Events this runner parked since it started. */
+  /**
+   * Events this runner instance parked, since the runner was built or the projection's last
+   * rebuild (not reduced when `replayParked` replays them: `parked(name)` lists what is parked).
+   */
   readonly parked: number
-  /** The failure that stopped it, in state `failed`. */
-  readonly failure: Option.Option<Projection.ProjectionFailed>
+  /** The failure that stopped it, in state `failed`: an event that failed for good, or its `setup`. */
+  readonly failure: Option.Option<Failure>
   /** The last error it met, even one it recovered from (a lost connection, a retried handler). */
   readonly lastError: Option.Option<string>
 }
+
+/**
+ * Why a projection stopped in state `failed`: an event it could not handle (with the `"stop"`
+ * policy) or its `setup`, once their retries were spent.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type Failure = Projection.ProjectionFailed | Projection.SetupFailed
 
 /**
  * No projection of that name runs here.
@@ -154,16 +173,18 @@ export interface ProjectionRunnerShape {
   readonly statuses: Effect.Effect<ReadonlyArray<Status>, StoreError>
   /**
    * Waits until the projection has handled every event committed before the call (read your
-   * own writes). Fails with the projection's `ProjectionFailed` if it fails meanwhile. Another
-   * instance's progress counts when this one is on standby. Bound it with `Effect.timeout`.
+   * own writes). Fails with the projection's `Failure` (`ProjectionFailed` or `SetupFailed`)
+   * if it fails meanwhile. Another instance's progress counts when this one is on standby.
+   * Bound it with `Effect.timeout`.
    */
   readonly waitForCatchUp: (
     projection: string
-  ) => Effect.Effect<void, UnknownProjection | ProjectionStopped | Projection.ProjectionFailed | StoreError>
+  ) => Effect.Effect<void, UnknownProjection | ProjectionStopped | Failure | StoreError>
   /**
    * Rebuilds the read model: stops the projection (the batch in flight commits), then, under its
-   * lease, runs its `reset`, forgets its checkpoint and parked events in one transaction, and
-   * replays the log from the start while appends go on. Returns once the reset has committed;
+   * lease, runs its `setup` (in a transaction of its own), then its `reset`, forgets its
+   * checkpoint and parked events in one transaction, and replays the log from the start while
+   * appends go on. Returns once the reset has committed;
    * `waitForCatchUp` tells when the replay has caught up. Other projections keep running.
    */
   readonly rebuild: (projection: string) => Effect.Effect<void, UnknownProjection | RebuildError>
@@ -229,8 +250,8 @@ class LeaseHeldElsewhere extends Data.TaggedError("LeaseHeldElsewhere")<{}> {}
 /** A defect met while following the log. */
 class Unexpected extends Data.TaggedError("Unexpected")<{ readonly message: string }> {}
 
-/** The failure policy stopped the projection. */
-class Halted extends Data.TaggedError("Halted")<{ readonly failure: Projection.ProjectionFailed }> {}
+/** The failure policy stopped the projection, or its setup failed for good. */
+class Halted extends Data.TaggedError("Halted")<{ readonly failure: Failure }> {}
 
 /** What a fenced commit fails with, besides the handler. */
 type CommitError =
@@ -340,25 +361,37 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
       SubscriptionRef.update(slot.status, (status) => ({ ...status, ...patch }))
 
     /**
-     * Runs the handler. Its failures are `HandlerFailed`, except a lost database connection met
-     * in its writes: that is the store being unavailable, so the runner pauses and resumes.
+     * Runs the projection's own code (handler, setup) with the layer's services. Its failures
+     * are `HandlerFailed`, except a lost database connection met in its writes: that is the
+     * store being unavailable, so the runner pauses and resumes.
      */
+    const runOwn = (
+      slot: Slot,
+      operation: string,
+      run: Effect.Effect<void, unknown, unknown>
+    ): Effect.Effect<void, HandlerFailed | ProjectionStore.ProjectionStoreUnavailable> =>
+      asHandlerFailure(Effect.provide(run as Effect.Effect<void, unknown, Projection.Context<Ps[number]>>, context)).pipe(
+        Effect.mapError((failure) =>
+          projectionStore.isUnavailable(failure.cause)
+            ? new ProjectionStore.ProjectionStoreUnavailable({
+              operation,
+              projection: slot.projection.name,
+              cause: failure.cause
+            })
+            : failure
+        )
+      )
+
+    /** Runs the handler on `events` (see {@link runOwn}). */
     const handlerOf = (slot: Slot) =>
     (
       events: ReadonlyArray<Decoded>
     ): Effect.Effect<void, HandlerFailed | ProjectionStore.ProjectionStoreUnavailable> => {
-      const { handle, handleBatch, name } = slot.projection
+      const { handle, handleBatch } = slot.projection
       const run = handleBatch !== undefined && events.length > 1
         ? handleBatch(events as ReadonlyArray<RecordedEvent<never>>)
         : Effect.forEach(events, (event) => handle(event as RecordedEvent<never>), { discard: true })
-      return asHandlerFailure(Effect.provide(run as Effect.Effect<void, unknown, Projection.Context<Ps[number]>>, context))
-        .pipe(
-          Effect.mapError((failure) =>
-            projectionStore.isUnavailable(failure.cause)
-              ? new ProjectionStore.ProjectionStoreUnavailable({ operation: "handle", projection: name, cause: failure.cause })
-              : failure
-          )
-        )
+      return runOwn(slot, "handle", run)
     }
 
     /** One fenced transaction: the writes, then the checkpoint at `last`. Uninterruptible: it commits or rolls back. */
@@ -496,6 +529,27 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
         Effect.orDie // the schedule never ends
       )
 
+    /**
+     * The projection's setup in a fenced transaction of its own, retried under its `retry`
+     * schedule like a failing event; when that ends, `Halted` with `SetupFailed`. A store error
+     * or a lost lease fails as it would in `follow` (pause and resume, back to standby).
+     */
+    const runSetup = (slot: Slot, lease: ProjectionStore.Lease): Effect.Effect<void, Halted | CommitError> => {
+      const { name, retry, setup } = slot.projection
+      if (setup === undefined) return Effect.void
+      return projectionStore.transaction(lease, runOwn(slot, "setup", setup)).pipe(
+        Effect.uninterruptible,
+        Effect.tapError((error) =>
+          error._tag === "HandlerFailed"
+            ? setStatus(slot, { lastError: Option.some(`setup failed: ${describeCause(error.cause)}`) })
+            : Effect.void
+        ),
+        Effect.retry(Schedule.whileInput(retry, (error) => error instanceof HandlerFailed)),
+        Effect.catchTag("HandlerFailed", (error) =>
+          Effect.fail(new Halted({ failure: new Projection.SetupFailed({ projection: name, cause: error.cause }) })))
+      )
+    }
+
     /** Rebuild's first step, under the lease: reset, forget the checkpoint and parked events, atomically. */
     const resetUnder = (slot: Slot, lease: ProjectionStore.Lease) => {
       const { name, reset } = slot.projection
@@ -534,7 +588,7 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
       })
 
     /**
-     * The life of one projection on this instance: take the lease, (reset,) follow the log;
+     * The life of one projection on this instance: take the lease, set up, (reset,) follow the log;
      * on a lost lease go back to standby, on a store error back off and resume, on a failure
      * stop in state `failed`.
      */
@@ -546,13 +600,16 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
         for (;;) {
           yield* setStatus(slot, { state: "standby" })
           const lease = yield* acquireLease(slot)
-          const outcome = yield* Effect.gen(function*() {
+          const run = Effect.gen(function*() {
+            yield* runSetup(slot, lease)
             if (Option.isSome(pendingReset)) {
               yield* runReset(slot, lease, pendingReset.value)
               pendingReset = Option.none()
             }
-            return yield* Effect.raceFirst(follow(slot, lease), keepLease(lease))
-          }).pipe(
+            return yield* follow(slot, lease)
+          })
+          // The lease is renewed from the start: a setup's retries may outlast it.
+          const outcome = yield* Effect.raceFirst(run, keepLease(lease)).pipe(
             Effect.ensuring(Effect.ignore(projectionStore.release(lease))),
             Effect.exit
           )
@@ -724,21 +781,19 @@ export const layer = <const Ps extends ReadonlyArray<Projection.Any>>(
 > => Layer.scoped(ProjectionRunner, make(projections, options))
 
 /**
- * Waits until a projection has handled every event committed before the call (accessor).
+ * Waits until a projection has handled every event committed before the call (accessor; see
+ * `ProjectionRunnerShape.waitForCatchUp`).
  *
  * @since 0.1.0
  * @category accessors
  */
 export const waitForCatchUp = (
   projection: string
-): Effect.Effect<
-  void,
-  UnknownProjection | ProjectionStopped | Projection.ProjectionFailed | StoreError,
-  ProjectionRunner
-> => Effect.flatMap(ProjectionRunner, (runner) => runner.waitForCatchUp(projection))
+): Effect.Effect<void, UnknownProjection | ProjectionStopped | Failure | StoreError, ProjectionRunner> =>
+  Effect.flatMap(ProjectionRunner, (runner) => runner.waitForCatchUp(projection))
 
 /**
- * A projection's status (accessor).
+ * A projection's status, with its lag counted now (accessor).
  *
  * @since 0.1.0
  * @category accessors
@@ -747,7 +802,19 @@ export const status = (projection: string): Effect.Effect<Status, UnknownProject
   Effect.flatMap(ProjectionRunner, (runner) => runner.status(projection))
 
 /**
- * Rebuilds a projection's read model from the start of the log (accessor).
+ * Every projection's status, in the order the runner was given them (accessor).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const statuses: Effect.Effect<ReadonlyArray<Status>, StoreError, ProjectionRunner> = Effect.flatMap(
+  ProjectionRunner,
+  (runner) => runner.statuses
+)
+
+/**
+ * Rebuilds a projection's read model from the start of the log (accessor; see
+ * `ProjectionRunnerShape.rebuild`).
  *
  * @since 0.1.0
  * @category accessors
@@ -756,3 +823,48 @@ export const rebuild = (
   projection: string
 ): Effect.Effect<void, UnknownProjection | RebuildError, ProjectionRunner> =>
   Effect.flatMap(ProjectionRunner, (runner) => runner.rebuild(projection))
+
+/**
+ * Stops a projection on this instance (accessor): the batch in flight commits, the lease is
+ * given up, and the state is `stopped` until {@link start}.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const stop = (projection: string): Effect.Effect<void, UnknownProjection, ProjectionRunner> =>
+  Effect.flatMap(ProjectionRunner, (runner) => runner.stop(projection))
+
+/**
+ * Starts a stopped or failed projection again from its checkpoint, its `setup` first (accessor).
+ * A no-op while it runs.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const start = (projection: string): Effect.Effect<void, UnknownProjection, ProjectionRunner> =>
+  Effect.flatMap(ProjectionRunner, (runner) => runner.start(projection))
+
+/**
+ * The events a projection parked, in log order (accessor).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const parked = (
+  projection: string
+): Effect.Effect<ReadonlyArray<ProjectionStore.ParkedEvent>, UnknownProjection | StoreError, ProjectionRunner> =>
+  Effect.flatMap(ProjectionRunner, (runner) => runner.parked(projection))
+
+/**
+ * Hands a projection's parked events to it again, all of them or the one with `eventId`
+ * (accessor; see `ProjectionRunnerShape.replayParked`). Returns how many succeeded and left the
+ * dead-letter list.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const replayParked = (
+  projection: string,
+  eventId?: string
+): Effect.Effect<number, UnknownProjection | StoreError, ProjectionRunner> =>
+  Effect.flatMap(ProjectionRunner, (runner) => runner.replayParked(projection, eventId))

@@ -49,6 +49,8 @@ export interface Options<Inline extends ReadonlyArray<Projection.Any> = Readonly
    * decoded, with positions; they must write through the same `SqlClient` to join the
    * transaction. A handler's failure (or an event it cannot decode) rejects the append with
    * `InlineProjectionFailed`, unretried. A repeated (idempotent) append does not run them again.
+   * Their `setup`s run when the layer starts (after migrations), in order, each in a transaction
+   * of its own; one that fails fails the layer with `SetupFailed`, unretried.
    */
   readonly inline?: Inline
   /**
@@ -66,7 +68,7 @@ export interface Options<Inline extends ReadonlyArray<Projection.Any> = Readonly
  * @since 0.1.0
  * @category errors
  */
-export type MakeError = PgSchema.InvalidSchemaName | PgSchema.MigrationFailed
+export type MakeError = PgSchema.InvalidSchemaName | PgSchema.MigrationFailed | Projection.SetupFailed
 
 /**
  * The first `limit` rows as a page; a row beyond them means more follow. A stream's versions are
@@ -274,11 +276,9 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     }
 
     const inline = options.inline ?? []
-    const append = inline.length === 0
-      ? appendAlone
-      : appendWithProjections(
-        Projection.makeInline(inline, yield* Effect.context<Projection.Context<Inline[number]>>())
-      )
+    const context = yield* Effect.context<Projection.Context<Inline[number]>>()
+    yield* Projection.setupInline(inline, context, sql.withTransaction)
+    const append = inline.length === 0 ? appendAlone : appendWithProjections(Projection.makeInline(inline, context))
 
     /** Events of one stream by version range, as envelopes, or the store failing as `operation`. */
     const readRange = (

@@ -1,6 +1,6 @@
 /**
  * @facta/testing — given/when/then decider specs, property laws, the event store and
- * projection runner conformance suites, and a span-recording tracer.
+ * projection runner conformance suites, a span-recording tracer, and events in their stored form.
  *
  * @since 0.1.0
  */
@@ -19,3 +19,6 @@ export * as ProjectionRunnerConformance from "./ProjectionRunnerConformance.js"
 
 /** @since 0.1.0 */
 export * as RecordingTracer from "./RecordingTracer.js"
+
+/** @since 0.1.0 */
+export * as StoredEvents from "./StoredEvents.js"

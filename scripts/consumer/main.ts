@@ -13,7 +13,8 @@ import {
 } from "@facta/core"
 import { PgStore } from "@facta/postgres"
 import * as Laws from "@facta/testing/Laws"
-import { Arbitrary, Data, Effect, Layer, Ref, Schema, Stream } from "effect"
+import * as StoredEvents from "@facta/testing/StoredEvents"
+import { Arbitrary, Config, Data, Effect, Layer, Ref, Schema, Stream } from "effect"
 
 const Opened = Schema.TaggedStruct("Opened", { owner: Schema.String })
 const Deposited = Schema.TaggedStruct("Deposited", { amountCents: Schema.Int })
@@ -35,12 +36,12 @@ const Account = Aggregate.make({
   category: "account",
   catalog: Events,
   decider: Decider.make({
-    initialState: { open: false, balance: 0 } as State,
-    decide: (command: Command, state: State): Effect.Effect<ReadonlyArray<Event>, NotOpen> =>
+    initialState: { open: false, balance: 0 },
+    decide: (command: Command, state: State) =>
       command._tag === "Open"
-        ? Effect.succeed([{ _tag: "Opened", owner: command.owner }])
+        ? [{ _tag: "Opened", owner: command.owner }]
         : state.open
-        ? Effect.succeed([{ _tag: "Deposited", amountCents: command.amountCents }])
+        ? [{ _tag: "Deposited", amountCents: command.amountCents }]
         : Effect.fail(new NotOpen()),
     evolve: (state: State, event: Event): State =>
       event._tag === "Opened" ? { ...state, open: true } : { ...state, balance: state.balance + event.amountCents }
@@ -55,10 +56,13 @@ const program = (totals: Ref.Ref<number>) =>
     const { state, version } = yield* CommandHandler.handle(Account, streamId, { _tag: "Deposit", amountCents: 500 })
     const rejected = yield* Effect.flip(CommandHandler.handle(Account, "account-closed", { _tag: "Deposit", amountCents: 1 }))
     const loaded = yield* Aggregate.load(Account, streamId, { version: 1 })
+    // An event as an older release stored it, read back through today's catalog.
+    yield* StoredEvents.append(`${streamId}-legacy`, [{ type: "Opened", schemaVersion: 1, data: { owner: "Grace" } }])
+    const legacy = yield* Aggregate.load(Account, `${streamId}-legacy`)
     const logged = yield* EventStore.readAll().pipe(Stream.runCount)
     yield* ProjectionRunner.waitForCatchUp("deposits")
     const projected = yield* Ref.get(totals)
-    if (state.balance !== 500 || version !== 2 || rejected._tag !== "NotOpen" || loaded.state.balance !== 0 || projected < 500) {
+    if (state.balance !== 500 || version !== 2 || rejected._tag !== "NotOpen" || loaded.state.balance !== 0 || projected < 500 || !legacy.state.open) {
       return yield* Effect.dieMessage(`unexpected result: ${JSON.stringify({ state, version, projected })}`)
     }
     return { laws, state, version, logged, projected }
@@ -74,7 +78,7 @@ const main = Effect.gen(function*() {
     handle: (event) => event.data._tag === "Deposited" ? Ref.update(totals, (n) => n + event.data.amountCents) : Effect.void
   })
   const stores = mode === "postgres"
-    ? PgStore.layerFromUrl(process.env["DATABASE_URL"] ?? "", { schema: `consumer_${process.pid}` })
+    ? PgStore.layerConfig({ schema: Config.succeed(`consumer_${process.pid}`) }) // the URL: DATABASE_URL
     : Layer.mergeAll(EventStore.layerMemory, CheckpointStore.layerMemory, ProjectionStore.layerMemory)
   const result = yield* program(totals).pipe(
     Effect.provide(ProjectionRunner.layer([Deposits]).pipe(Layer.provideMerge(stores)))

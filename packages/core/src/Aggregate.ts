@@ -41,8 +41,11 @@ export interface SnapshotPolicy<S, SI = unknown> {
 export interface Aggregate<C, S, E extends { readonly _tag: string }, Err = never, R = never> {
   /** The stream category: streams are named `"<category>-<id>"`. */
   readonly category: string
+  /** Encodes the events for appending, and decodes (and upcasts) the stream's events when loading. */
   readonly catalog: EventCatalog.EventCatalog<E>
+  /** Decides commands into events and folds events into the state. */
   readonly decider: Decider.Decider<C, S, E, Err, R>
+  /** When to snapshot the state; without it, loading always folds the whole stream. */
   readonly snapshots?: SnapshotPolicy<S>
 }
 
@@ -108,7 +111,9 @@ const streamIdOf = (
  * @category models
  */
 export interface Loaded<S> {
+  /** The stream the state was loaded from. */
   readonly streamId: StreamId.StreamId
+  /** The state after the stream's events, folded from a snapshot or from the initial state. */
   readonly state: S
   /** The stream version the state includes (0 for a stream with no events). */
   readonly version: number
@@ -134,7 +139,15 @@ export type LoadError = EventStore.ReadError | EventCatalog.DecodeError
  * @since 0.1.0
  * @category models
  */
-export type AsOf = { readonly version: number } | { readonly time: Date }
+export type AsOf =
+  | {
+    /** The state including the events up to this stream version (0: the initial state). */
+    readonly version: number
+  }
+  | {
+    /** The state including the events recorded at or before this time. */
+    readonly time: Date
+  }
 
 interface Start<S> {
   readonly state: S

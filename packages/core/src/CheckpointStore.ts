@@ -15,10 +15,14 @@ import * as Position from "./Position.js"
  * @category errors
  */
 export class CheckpointStoreUnavailable extends Data.TaggedError("CheckpointStoreUnavailable")<{
+  /** The store operation that failed: `load`, `save` or `reset`. */
   readonly operation: string
+  /** The name of the checkpoint it was working on (a projection's name, say). */
   readonly name: string
+  /** The underlying failure (a SQL error, say). */
   readonly cause: unknown
 }> {
+  /** Names the operation, the checkpoint and the cause. */
   override get message(): string {
     return `The checkpoint store is unavailable during ${this.operation} of ${JSON.stringify(this.name)}: ${describeCause(this.cause)}`
   }

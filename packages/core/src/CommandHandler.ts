@@ -48,6 +48,7 @@ export interface CommandContext {
  * @category models
  */
 export interface HandleOptions {
+  /** Who sent the command and why, recorded on its events; also carries its idempotency key. */
   readonly context?: CommandContext
   /**
    * How to retry after a concurrency conflict (reload, decide again, append). Default:
@@ -73,6 +74,7 @@ export const defaultRetrySchedule: Schedule.Schedule<unknown, EventStore.Concurr
  * @category models
  */
 export interface HandleResult<S, E> {
+  /** The stream the command was handled on. */
   readonly streamId: StreamId.StreamId
   /** The new events (empty when the command changed nothing). */
   readonly events: ReadonlyArray<E>

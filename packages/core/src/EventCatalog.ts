@@ -28,16 +28,24 @@ import type { EventMetadata, NewEvent, RecordedEvent } from "./RecordedEvent.js"
  * @category errors
  */
 export class EventDecodeError extends Data.TaggedError("EventDecodeError")<{
+  /** The stream the event belongs to. */
   readonly streamId: string
+  /** The event's version in its stream. */
   readonly streamVersion: number
+  /** The event's position in the global log. */
   readonly globalPosition: bigint
+  /** The event's id. */
   readonly eventId: string
+  /** The event type name as stored. */
   readonly type: string
+  /** The schema version the payload was stored with. */
   readonly schemaVersion: number
   /** The parse issue, formatted for a person. */
   readonly issue: string
+  /** The schema's `ParseError`; absent when the version is unknown or the payload is not an object. */
   readonly cause?: unknown
 }> {
+  /** Names the event's type, schema version, stream, version and global position, then the issue. */
   override get message(): string {
     return `Event ${JSON.stringify(this.type)} (schema version ${this.schemaVersion}) at stream ${
       JSON.stringify(this.streamId)
@@ -53,13 +61,20 @@ export class EventDecodeError extends Data.TaggedError("EventDecodeError")<{
  * @category errors
  */
 export class UnknownEventType extends Data.TaggedError("UnknownEventType")<{
+  /** The stream the event belongs to. */
   readonly streamId: string
+  /** The event's version in its stream. */
   readonly streamVersion: number
+  /** The event's position in the global log. */
   readonly globalPosition: bigint
+  /** The event's id. */
   readonly eventId: string
+  /** The stored type name the catalog does not know. */
   readonly type: string
+  /** The current type names the catalog knows (renamed ones not included). */
   readonly knownTypes: ReadonlyArray<string>
 }> {
+  /** Names the unknown type, where the event is, and the types the catalog knows. */
   override get message(): string {
     return `Unknown event type ${JSON.stringify(this.type)} at stream ${JSON.stringify(this.streamId)} version ${
       this.streamVersion
@@ -75,10 +90,14 @@ export class UnknownEventType extends Data.TaggedError("UnknownEventType")<{
  * @category errors
  */
 export class EventEncodeError extends Data.TaggedError("EventEncodeError")<{
+  /** The event type name (the domain event's `_tag`). */
   readonly type: string
+  /** Why it did not encode, formatted for a person. */
   readonly issue: string
+  /** The schema's `ParseError`; absent when the catalog has no such event type. */
   readonly cause?: unknown
 }> {
+  /** Names the event type, then the issue. */
   override get message(): string {
     return `Event ${JSON.stringify(this.type)} does not encode:\n${this.issue}`
   }
@@ -129,7 +148,9 @@ export type HistoryTypeId = typeof HistoryTypeId
  * @category models
  */
 export interface History<A extends { readonly _tag: string }, I = unknown> {
+  /** Marks the value as a history. */
   readonly [HistoryTypeId]: typeof HistoryTypeId
+  /** The current schema, the last version: stored events decode into its type, new ones encode with it. */
   readonly current: Schema.Schema<A, I, never>
   /** Each stored version's decoder into `A` (their encoded forms differ from version to version). */
   readonly versions: ReadonlyArray<Schema.Schema.AnyNoContext>
@@ -172,6 +193,7 @@ const upcastStep = <A, I, B, J>(
  * @category models
  */
 export interface HistoryStep {
+  /** The version's own schema, as declared. */
   readonly schema: Schema.Schema.AnyNoContext
   /** Fed only values the step's own schema decoded. */
   readonly upcast: ((previous: unknown) => unknown) | undefined
@@ -296,6 +318,7 @@ interface TypeCodec {
  * @category models
  */
 export interface EventCatalog<E extends { readonly _tag: string }> {
+  /** Marks the value as an event catalog. */
   readonly _tag: "EventCatalog"
   /** The union of the current schemas: for `Arbitrary.make`, JSON Schema, and validation. */
   readonly schema: Schema.Schema<E, unknown, never>
@@ -490,8 +513,11 @@ export const decodeEffect = <E extends { readonly _tag: string }>(catalog: Event
  * @category models
  */
 export interface EncodedEvent {
+  /** The event type name (the domain event's `_tag`). */
   readonly type: string
+  /** The JSON payload, without `_tag`. */
   readonly data: Readonly<Record<string, unknown>>
+  /** The schema version it was encoded with: the type's current one (1-based). */
   readonly schemaVersion: number
 }
 

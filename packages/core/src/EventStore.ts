@@ -30,10 +30,14 @@ import * as StreamId from "./StreamId.js"
  * @category errors
  */
 export class ConcurrencyConflict extends Data.TaggedError("ConcurrencyConflict")<{
+  /** The stream appended to. */
   readonly streamId: string
+  /** What the writer expected of the stream's version. */
   readonly expected: ExpectedVersion.ExpectedVersion
+  /** The stream's version at the time of the check (0 when the stream does not exist). */
   readonly actual: number
 }> {
+  /** Names the stream, the expected and the actual version, and says to reload and decide again. */
   override get message(): string {
     const actual = this.actual === 0 ? "the stream does not exist" : `the stream is at version ${this.actual}`
     return `Concurrency conflict on stream ${JSON.stringify(this.streamId)}: expected ${
@@ -51,10 +55,14 @@ export class ConcurrencyConflict extends Data.TaggedError("ConcurrencyConflict")
  * @category errors
  */
 export class DuplicateEventId extends Data.TaggedError("DuplicateEventId")<{
+  /** The stream appended to. */
   readonly streamId: string
+  /** The event id that cannot be appended. */
   readonly eventId: string
+  /** Where the id is already recorded, or why the append is not an exact repeat. */
   readonly reason: string
 }> {
+  /** Names the event id and the stream, then the reason. */
   override get message(): string {
     return `Event id ${this.eventId} cannot be appended to stream ${JSON.stringify(this.streamId)}: ${this.reason}`
   }
@@ -68,10 +76,14 @@ export class DuplicateEventId extends Data.TaggedError("DuplicateEventId")<{
  * @category errors
  */
 export class InvalidEvent extends Data.TaggedError("InvalidEvent")<{
+  /** The stream appended to. */
   readonly streamId: string
+  /** The malformed event's index in the append (0-based). */
   readonly index: number
+  /** What is wrong with the event. */
   readonly reason: string
 }> {
+  /** Names the event's index and the stream, then the reason. */
   override get message(): string {
     return `Event #${this.index} of the append to stream ${JSON.stringify(this.streamId)} is invalid: ${this.reason}`
   }
@@ -85,10 +97,14 @@ export class InvalidEvent extends Data.TaggedError("InvalidEvent")<{
  * @category errors
  */
 export class EventStoreUnavailable extends Data.TaggedError("EventStoreUnavailable")<{
+  /** The store operation that failed (`append`, `readStream`, `head`, …). */
   readonly operation: string
+  /** Which store, when the backend says (the Postgres store: `postgres schema <name>`). */
   readonly target?: string
+  /** The underlying failure (a SQL error, say). */
   readonly cause: unknown
 }> {
+  /** Names the store (when known) and the operation, then the cause. */
   override get message(): string {
     const target = this.target === undefined ? "" : ` (${this.target})`
     const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
@@ -148,9 +164,13 @@ export interface AppendResult {
  * @category models
  */
 export interface ReadStreamOptions {
+  /** The lowest version to read (inclusive; default 1). */
   readonly from?: number
+  /** The highest version to read (inclusive; default: the stream's last). */
   readonly to?: number
+  /** `"forwards"` (default) reads oldest first, `"backwards"` newest first. */
   readonly direction?: "forwards" | "backwards"
+  /** The most events to return (default: no limit). */
   readonly limit?: number
 }
 
@@ -162,7 +182,9 @@ export interface ReadStreamOptions {
  * @category models
  */
 export interface EventFilter {
+  /** The stream categories to keep (a stream id's text before its first `-`); every category when absent. */
   readonly categories?: ReadonlyArray<string>
+  /** The event type names to keep, as stored; every type when absent. */
   readonly types?: ReadonlyArray<string>
 }
 
@@ -174,8 +196,11 @@ export interface EventFilter {
  * @category models
  */
 export interface ReadAllOptions {
+  /** Read the events strictly after this position (default: from the start of the log). */
   readonly after?: Position.Position
+  /** The most events to return (default: no limit). */
   readonly limit?: number
+  /** Which events to return (default: all). */
   readonly filter?: EventFilter
 }
 
@@ -187,8 +212,11 @@ export interface ReadAllOptions {
  * @category models
  */
 export interface SubscribeOptions {
+  /** Deliver the events strictly after this position, typically a checkpoint (default: from the start). */
   readonly after?: Position.Position
+  /** Which events to deliver (default: all). */
   readonly filter?: EventFilter
+  /** How many events one catch-up read fetches (default 500). */
   readonly batchSize?: number
 }
 
@@ -202,8 +230,11 @@ export interface SubscribeOptions {
  * @category models
  */
 export interface PayloadPage {
+  /** Each event's version in the stream, ascending. */
   readonly streamVersions: ReadonlyArray<number>
+  /** Each event's type name as stored. */
   readonly types: ReadonlyArray<string>
+  /** The schema version each payload was encoded with. */
   readonly schemaVersions: ReadonlyArray<number>
   /** The parsed payloads, fresh on every read: the caller owns them. */
   readonly data: ReadonlyArray<unknown>
@@ -218,10 +249,15 @@ export interface PayloadPage {
  * @category backends
  */
 export interface SerializedEvent {
+  /** The event's UUID, lowercase. */
   readonly eventId: string
+  /** The event type name. */
   readonly type: string
+  /** The schema version the payload was encoded with (1-based). */
   readonly schemaVersion: number
+  /** The payload as JSON text. */
   readonly data: string
+  /** The metadata as JSON text (an object). */
   readonly metadata: string
 }
 
@@ -232,8 +268,11 @@ export interface SerializedEvent {
  * @category models
  */
 export interface EventLocation {
+  /** The stream the event belongs to. */
   readonly streamId: StreamId.StreamId
+  /** The event's version in that stream (1-based). */
   readonly streamVersion: number
+  /** The event's position in the global log. */
   readonly position: Position.Position
 }
 
@@ -619,10 +658,9 @@ export const make = (backend: Backend): EventStoreShape => ({
 
 /**
  * Counts the events a read delivers (`facta.events.read`, with the reading fiber's metric labels).
- * Updated synchronously in a `mapChunks`, not by an effect per chunk: with an effect that
- * carries the chunk (`Effect.as(increment, chunk)`) most pages outlived V8's young-generation
- * collections and were promoted, and a catch-up read of 100,000 events on Postgres took ~1.4×
- * as long, the difference all garbage collection (measured with `--trace-gc`).
+ * Updated synchronously in a `mapChunks`, not by an effect per chunk: an effect that carries the
+ * chunk (`Effect.as(increment, chunk)`) kept pages alive past V8's young-generation collections,
+ * and long reads paid for it in garbage collection.
  */
 const countReads = <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
   Stream.unwrap(

@@ -19,10 +19,17 @@ import { Data } from "effect"
  * @category models
  */
 export type ExpectedVersion = Data.TaggedEnum<{
+  /** No check: append whatever the stream's version. */
   Any: {}
+  /** The stream must not exist (version 0). */
   NoStream: {}
+  /** The stream must have at least one event. */
   StreamExists: {}
-  Exact: { readonly version: number }
+  /** The stream must be at exactly `version`. */
+  Exact: {
+    /** The stream version expected (0: the stream does not exist). */
+    readonly version: number
+  }
 }>
 
 const { $is, $match, Any: makeAny, Exact: makeExact, NoStream: makeNoStream, StreamExists: makeStreamExists } = Data

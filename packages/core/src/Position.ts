@@ -30,7 +30,9 @@ export class Position extends Schema.Class<Position>("@facta/core/Position")({
  * @category models
  */
 export interface PositionLike {
+  /** The commit group that wrote the event: the log is ordered by it first. */
   readonly transactionId: bigint
+  /** The event's position in the log: the order within its commit group. */
   readonly globalPosition: bigint
 }
 

@@ -30,6 +30,7 @@ export type FailurePolicy = "stop" | "park"
  * @category models
  */
 export interface Projection<E, Err, R> {
+  /** Marks the value as a projection. */
   readonly _tag: "Projection"
   /** Unique among the projections of a runner; the key of its checkpoint. */
   readonly name: string
@@ -168,14 +169,22 @@ export const make = <
  * @category errors
  */
 export class ProjectionFailed extends Data.TaggedError("ProjectionFailed")<{
+  /** The projection's name. */
   readonly projection: string
+  /** The id of the event it failed on. */
   readonly eventId: string
+  /** The stream the event belongs to. */
   readonly streamId: string
+  /** The event's version in its stream. */
   readonly streamVersion: number
+  /** The event's position in the global log. */
   readonly globalPosition: bigint
+  /** The event type name as stored. */
   readonly type: string
+  /** The handler's last failure, or the event's decoding error. */
   readonly cause: unknown
 }> {
+  /** Names the projection, the event's type, stream, version and global position, then the cause. */
   override get message(): string {
     return `Projection ${JSON.stringify(this.projection)} failed on ${this.type} ` +
       `(stream ${JSON.stringify(this.streamId)} version ${this.streamVersion}, global position ${this.globalPosition}): ` +
@@ -192,9 +201,12 @@ export class ProjectionFailed extends Data.TaggedError("ProjectionFailed")<{
  * @category errors
  */
 export class SetupFailed extends Data.TaggedError("SetupFailed")<{
+  /** The projection's name. */
   readonly projection: string
+  /** What `setup` failed or died with. */
   readonly cause: unknown
 }> {
+  /** Names the projection, then why its setup failed. */
   override get message(): string {
     return `The setup of projection ${JSON.stringify(this.projection)} failed, so it does not run: ${
       describeCause(this.cause)
@@ -229,10 +241,14 @@ export const decodeFor = (projection: Any) => {
  * @category errors
  */
 export class InlineProjectionFailed extends Data.TaggedError("InlineProjectionFailed")<{
+  /** The inline projection's name. */
   readonly projection: string
+  /** The stream of the rejected append. */
   readonly streamId: string
+  /** The handler's failure or defect, or the event's decoding error. */
   readonly cause: unknown
 }> {
+  /** Names the stream whose append was rejected and the projection, then the cause. */
   override get message(): string {
     return `The append to stream ${JSON.stringify(this.streamId)} was rejected: inline projection ` +
       `${JSON.stringify(this.projection)} failed: ${describeCause(this.cause)}`

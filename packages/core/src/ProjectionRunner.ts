@@ -58,7 +58,9 @@ export type State = "standby" | "catching-up" | "live" | "rebuilding" | "stopped
  * @category models
  */
 export interface Status {
+  /** The projection's name. */
   readonly projection: string
+  /** Where the projection is: on standby, catching up, live, rebuilding, stopped or failed. */
   readonly state: State
   /** The position of the last event this runner committed, if it has run. */
   readonly checkpoint: Option.Option<Position.Position>
@@ -99,9 +101,12 @@ export type Failure = Projection.ProjectionFailed | Projection.SetupFailed
  * @category errors
  */
 export class UnknownProjection extends Data.TaggedError("UnknownProjection")<{
+  /** The name asked for. */
   readonly projection: string
+  /** The names of the projections the runner runs. */
   readonly known: ReadonlyArray<string>
 }> {
+  /** Names the projection asked for and the ones the runner has. */
   override get message(): string {
     return `No projection named ${JSON.stringify(this.projection)} runs here; the runner has ${
       this.known.map((name) => JSON.stringify(name)).join(", ") || "none"
@@ -115,7 +120,11 @@ export class UnknownProjection extends Data.TaggedError("UnknownProjection")<{
  * @since 0.1.0
  * @category errors
  */
-export class ProjectionStopped extends Data.TaggedError("ProjectionStopped")<{ readonly projection: string }> {
+export class ProjectionStopped extends Data.TaggedError("ProjectionStopped")<{
+  /** The stopped projection's name. */
+  readonly projection: string
+}> {
+  /** Names the projection and says to start it. */
   override get message(): string {
     return `Projection ${JSON.stringify(this.projection)} is stopped; start it to catch up`
   }
@@ -129,9 +138,12 @@ export class ProjectionStopped extends Data.TaggedError("ProjectionStopped")<{ r
  * @category errors
  */
 export class ResetFailed extends Data.TaggedError("ResetFailed")<{
+  /** The projection that was not rebuilt. */
   readonly projection: string
+  /** What its `reset` failed with. */
   readonly cause: unknown
 }> {
+  /** Names the projection, then why its reset failed. */
   override get message(): string {
     return `The reset of projection ${JSON.stringify(this.projection)} failed, so it was not rebuilt: ${
       describeCause(this.cause)

@@ -26,10 +26,14 @@ import type { RecordedEvent } from "./RecordedEvent.js"
  * @category errors
  */
 export class ProjectionStoreUnavailable extends Data.TaggedError("ProjectionStoreUnavailable")<{
+  /** The store operation that failed (`acquire`, `park`, …), or `handle` / `setup` for the projection's own writes. */
   readonly operation: string
+  /** The projection's name. */
   readonly projection: string
+  /** The underlying failure (a lost connection, say). */
   readonly cause: unknown
 }> {
+  /** Names the operation and the projection, then the cause. */
   override get message(): string {
     return `The projection store is unavailable during ${this.operation} of ${JSON.stringify(this.projection)}: ${describeCause(this.cause)}`
   }
@@ -43,10 +47,14 @@ export class ProjectionStoreUnavailable extends Data.TaggedError("ProjectionStor
  * @category errors
  */
 export class LeaseLost extends Data.TaggedError("LeaseLost")<{
+  /** The projection whose lease was lost. */
   readonly projection: string
+  /** The owner that held the lease. */
   readonly owner: string
+  /** The generation of the lease it held. */
   readonly generation: number
 }> {
+  /** Names the projection, the owner and the generation that lost the lease. */
   override get message(): string {
     return `The lease on projection ${JSON.stringify(this.projection)} held by ${this.owner} ` +
       `(generation ${this.generation}) was lost to another instance`
@@ -60,8 +68,11 @@ export class LeaseLost extends Data.TaggedError("LeaseLost")<{
  * @category models
  */
 export interface Lease {
+  /** The projection the lease is on. */
   readonly projection: string
+  /** Who holds it: a runner instance's owner id. */
   readonly owner: string
+  /** Starts at 1 and grows each time the lease is taken anew; fenced transactions check it. */
   readonly generation: number
 }
 
@@ -72,11 +83,13 @@ export interface Lease {
  * @category models
  */
 export interface ParkedEvent {
+  /** The projection that parked it. */
   readonly projection: string
   /** The event as stored (encoded payload). */
   readonly event: RecordedEvent
   /** Why it was parked: the failure, formatted for a person. */
   readonly reason: string
+  /** When it was last parked. */
   readonly parkedAt: Date
 }
 

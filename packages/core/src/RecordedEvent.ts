@@ -18,8 +18,11 @@ import type { StreamId } from "./StreamId.js"
  */
 export const EventMetadata = Schema.Struct(
   {
+    /** The id shared by everything that one request or workflow caused. */
     correlationId: Schema.optional(Schema.String),
+    /** The id of the command (or event) that directly caused this event. */
     causationId: Schema.optional(Schema.String),
+    /** Who asked for it. */
     userId: Schema.optional(Schema.String)
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown })

@@ -16,6 +16,7 @@ import * as StreamId from "./StreamId.js"
  * @category models
  */
 export interface Snapshot {
+  /** The stream whose state this is. */
   readonly streamId: StreamId.StreamId
   /** The stream version the state includes. */
   readonly version: number
@@ -34,9 +35,12 @@ export interface Snapshot {
  * @category errors
  */
 export class SnapshotStoreUnavailable extends Data.TaggedError("SnapshotStoreUnavailable")<{
+  /** The store operation that failed: `save`, `load` or `remove`. */
   readonly operation: string
+  /** The underlying failure (a SQL error, or a state that does not serialize to JSON). */
   readonly cause: unknown
 }> {
+  /** Names the operation, then the cause. */
   override get message(): string {
     const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
     return `The snapshot store is unavailable during ${this.operation}: ${cause}`

@@ -20,9 +20,12 @@ export const maxLength = 512
  * @category errors
  */
 export class InvalidStreamId extends Data.TaggedError("InvalidStreamId")<{
+  /** The string rejected as a stream id. */
   readonly streamId: string
+  /** Why it is not a valid stream id. */
   readonly reason: string
 }> {
+  /** Names the input (its first 80 characters), then the reason. */
   override get message(): string {
     return `Invalid stream id ${JSON.stringify(truncate(this.streamId))}: ${this.reason}`
   }

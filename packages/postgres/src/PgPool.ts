@@ -1,9 +1,8 @@
 /**
  * The node-postgres pool under the stores' `PgClient`, as a service of its own.
  *
- * Every statement run through `@effect/sql` pays for a span, a scope and a compile step: about
- * 40 µs of client CPU, which at 16 concurrent appends on two cores is a quarter of the
- * throughput (measured by `bench/postgres.ts`). When the context holds a `PgPool`, the event
+ * Every statement run through `@effect/sql` pays for a span, a scope and a compile step, a cost
+ * that shows at high append rates (docs/performance.md, `bench/postgres.ts`). When the context holds a `PgPool`, the event
  * store runs its hottest statements (the append, the stream version, page reads) on that pool
  * directly, with the same text and parameters, and still inside the caller's `@effect/sql`
  * transaction whenever there is one: there they go through the `SqlClient`, on the transaction's
@@ -34,6 +33,7 @@ export class PgPool extends Context.Tag("@facta/postgres/PgPool")<PgPool, pg.Poo
  * @category models
  */
 export interface Options {
+  /** The connection URL: `postgres://user:password@host:port/database`. */
   readonly url: string
   /** The most connections the pool opens (default 16). */
   readonly maxConnections?: number

@@ -19,7 +19,11 @@ import * as AppendFunctions from "./internal/appendFunctions.js"
  * @since 0.1.0
  * @category errors
  */
-export class InvalidSchemaName extends Data.TaggedError("InvalidSchemaName")<{ readonly schema: string }> {
+export class InvalidSchemaName extends Data.TaggedError("InvalidSchemaName")<{
+  /** The rejected name. */
+  readonly schema: string
+}> {
+  /** Names the rejected name and says what a valid one looks like. */
   override get message(): string {
     return `Invalid Postgres schema name ${JSON.stringify(this.schema)}: use lowercase letters, digits and _ (at most 40 characters, not starting with a digit or pg_)`
   }
@@ -32,9 +36,12 @@ export class InvalidSchemaName extends Data.TaggedError("InvalidSchemaName")<{ r
  * @category errors
  */
 export class MigrationFailed extends Data.TaggedError("MigrationFailed")<{
+  /** The schema being migrated. */
   readonly schema: string
+  /** The migrator's error, which names the failed migration, with the SQL error under it. */
   readonly cause: unknown
 }> {
+  /** Names the schema, then the reasons down the cause chain: the failed migration, the SQL error. */
   override get message(): string {
     // Migrator's error says which migration failed; the SQL error under it says why.
     const reasons: Array<string> = []
@@ -54,6 +61,7 @@ export class MigrationFailed extends Data.TaggedError("MigrationFailed")<{
  * @category models
  */
 export interface PgSchema {
+  /** The schema's name: a lowercase identifier, at most 40 characters, not starting with `pg_`. */
   readonly name: string
   /** The LISTEN/NOTIFY channel appends notify on commit. */
   readonly channel: string

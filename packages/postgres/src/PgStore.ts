@@ -35,9 +35,12 @@ export type Stores =
  * @category errors
  */
 export class DatabaseUnreachable extends Data.TaggedError("DatabaseUnreachable")<{
+  /** Where it tried to connect (`host:port/database`), or what is wrong with the URL; never the credentials. */
   readonly target: string
+  /** Why connecting failed: the first connection's error, or why the URL cannot be used. */
   readonly cause: unknown
 }> {
+  /** Names the target, then why it could not be reached. */
   override get message(): string {
     const detail = describeCause(this.cause)
     return `Cannot reach PostgreSQL at ${this.target}${detail === "" ? "" : `: ${detail}`}`

@@ -44,6 +44,7 @@ export type ExpectedFailure<Err> = Err | ErrorTag<Err> | ((error: Err) => boolea
  * @category models
  */
 export interface ThenOptions<S> {
+  /** The state expected after the new events, compared deeply; not checked when absent. */
   readonly state?: S
 }
 

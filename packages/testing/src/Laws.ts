@@ -48,14 +48,20 @@ export type Law = "replayIsDeterministic" | "snapshotRestoresState" | "eventsRou
  * @category errors
  */
 export class LawViolation extends Data.TaggedError("LawViolation")<{
+  /** The law that did not hold. */
   readonly law: Law
+  /** The aggregate's stream category. */
   readonly category: string
   /** The arguments of the shrunk failing case: `[commands]` or `[events]`. */
   readonly counterexample: ReadonlyArray<unknown>
+  /** The run's seed: pass it back as `seed` to replay the failure. */
   readonly seed: number
+  /** Pass it back as `path`, with `seed`, to go straight to the shrunk counterexample (`undefined`: none). */
   readonly path: string | undefined
+  /** fast-check's account of the failure: the counterexample, the error, the seed and path. */
   readonly report: string
 }> {
+  /** Names the law and the aggregate's category, then fast-check's report. */
   override get message(): string {
     return `The law ${this.law} does not hold for the aggregate ${JSON.stringify(this.category)}.\n${this.report}`
   }
@@ -120,8 +126,22 @@ export interface CheckOptions<C, E> extends HistoryOptions<C>, EventOptions<E> {
  * @category models
  */
 export type Step<C, E, Err> =
-  | { readonly _tag: "Accepted"; readonly command: C; readonly events: ReadonlyArray<E> }
-  | { readonly _tag: "Rejected"; readonly command: C; readonly error: Err }
+  | {
+    /** The decider accepted the command. */
+    readonly _tag: "Accepted"
+    /** The command decided. */
+    readonly command: C
+    /** The events it decided (possibly none). */
+    readonly events: ReadonlyArray<E>
+  }
+  | {
+    /** The decider rejected the command with a domain error. */
+    readonly _tag: "Rejected"
+    /** The command decided. */
+    readonly command: C
+    /** The domain error it failed with. */
+    readonly error: Err
+  }
 
 /**
  * A history built by deciding commands one after the other from the initial state.
@@ -130,6 +150,7 @@ export type Step<C, E, Err> =
  * @category models
  */
 export interface History<C, S, E, Err> {
+  /** Each command in order, with the events it caused or the error it was rejected with. */
   readonly steps: ReadonlyArray<Step<C, E, Err>>
   /** The events of the accepted commands, in order. */
   readonly events: ReadonlyArray<E>

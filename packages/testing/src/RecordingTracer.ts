@@ -15,6 +15,7 @@ import { Tracer } from "effect"
  * @category models
  */
 export interface RecordedSpan {
+  /** The span's name, such as `EventStore.append`. */
   readonly name: string
   /** The attributes given at the start and set later. */
   readonly attributes: ReadonlyMap<string, unknown>
@@ -23,7 +24,12 @@ export interface RecordedSpan {
   /** When the span started (nanoseconds, by the fiber's clock; 0 with timing disabled). */
   readonly startTime: bigint
   /** When and with which exit the span ended; `undefined` while it runs. */
-  readonly ended: { readonly endTime: bigint; readonly exit: Exit.Exit<unknown, unknown> } | undefined
+  readonly ended: {
+    /** When it ended (nanoseconds, by the fiber's clock). */
+    readonly endTime: bigint
+    /** The exit it ended with: the outcome of the effect the span wrapped. */
+    readonly exit: Exit.Exit<unknown, unknown>
+  } | undefined
 }
 
 /**

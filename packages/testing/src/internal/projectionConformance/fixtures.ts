@@ -16,9 +16,13 @@ import type { Position } from "@facta/core"
 
 /** A row of the suite's read model: one per handled event. */
 export interface Row {
+  /** The handled event's id. */
   readonly eventId: string
+  /** The stream the event belongs to. */
   readonly streamId: string
+  /** The event's version in its stream. */
   readonly streamVersion: number
+  /** The `n` of the `Counted` event (the case numbers its events from 1). */
   readonly n: number
 }
 

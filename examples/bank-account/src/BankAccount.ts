@@ -18,10 +18,12 @@ export const AccountOpened = Schema.TaggedStruct("AccountOpened", {
   overdraftLimit: Cents
 })
 
-/** Deposits as first stored: whole euros, no currency. */
-export const DepositedV1 = Schema.TaggedStruct("Deposited", { amount: Schema.Number })
+/** An amount in euros as the first releases stored it: at least a cent, so it upcasts to a positive number of cents. */
+const Euros = Schema.Number.pipe(Schema.greaterThanOrEqualTo(0.01), Schema.lessThanOrEqualTo(Number.MAX_SAFE_INTEGER / 100))
+/** Deposits as first stored: euros, no currency. */
+export const DepositedV1 = Schema.TaggedStruct("Deposited", { amount: Euros })
 /** Second version: a currency code. */
-export const DepositedV2 = Schema.TaggedStruct("Deposited", { amount: Schema.Number, currency: Schema.String })
+export const DepositedV2 = Schema.TaggedStruct("Deposited", { amount: Euros, currency: Schema.String })
 /** Today's deposit: integer cents and a currency. */
 export const Deposited = Schema.TaggedStruct("Deposited", {
   amountCents: Cents.pipe(Schema.positive()),

@@ -47,7 +47,7 @@ describe("BankAccount laws", () => {
   it.effect("all laws hold", () =>
     Effect.gen(function*() {
       const checked = yield* Laws.check(BankAccount, { commands, maxCommands, numRuns: 200 })
-      expect(checked).toEqual(["replayIsDeterministic", "snapshotRestoresState", "eventsRoundTrip", "evolveIsTotal"])
+      expect(checked).toEqual(["replayIsDeterministic", "snapshotRestoresState", "eventsRoundTrip", "evolveIsTotal", "oldVersionsUpcast"])
     }))
 
   it.effect("the laws also hold for commands straight from the schema, amounts up to 2^31", () =>

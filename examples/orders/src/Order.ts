@@ -46,9 +46,10 @@ export const OrderPlaced = Schema.TaggedStruct("OrderPlaced", {
  * @category events
  */
 export const ItemAddedV1 = Schema.TaggedStruct("ItemAdded", {
-  sku: Schema.String,
-  quantity: Schema.Number,
-  price: Schema.Number
+  sku: Sku,
+  quantity: Quantity,
+  // What the first release accepted: the upcaster turns every such price into valid cents.
+  price: Schema.Number.pipe(Schema.nonNegative(), Schema.lessThanOrEqualTo(Number.MAX_SAFE_INTEGER / 100))
 })
 
 /**

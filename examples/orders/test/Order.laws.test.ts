@@ -58,7 +58,7 @@ describe("Order laws", () => {
   it.effect("all laws hold", () =>
     Effect.gen(function*() {
       const checked = yield* Laws.check(Order, { commands, maxCommands, numRuns: 200 })
-      expect(checked).toEqual(["replayIsDeterministic", "snapshotRestoresState", "eventsRoundTrip", "evolveIsTotal"])
+      expect(checked).toEqual(["replayIsDeterministic", "snapshotRestoresState", "eventsRoundTrip", "evolveIsTotal", "oldVersionsUpcast"])
     }))
 
   it.effect("the laws also hold for commands straight from the schema", () =>

@@ -11,8 +11,10 @@
  */
 import { Data, Effect, Either, JSONSchema, ParseResult, Schema, SchemaAST, Stream } from "effect"
 import * as EventStore from "./EventStore.js"
+import { depthCeiling, inexactness, prototypeKeyPath } from "./internal/exactJson.js"
 import type { FastDecode } from "./internal/fastDecode.js"
 import { compile as compileFastDecode, invalid } from "./internal/fastDecode.js"
+import { currentName, withTag } from "./internal/storedPayload.js"
 import type { EventMetadata, NewEvent, RecordedEvent } from "./RecordedEvent.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -84,7 +86,9 @@ export class UnknownEventType extends Data.TaggedError("UnknownEventType")<{
 
 /**
  * A domain event did not encode with its schema: a bug in the code that built it (for example
- * a value that breaks a refinement). Nothing was appended.
+ * a value that breaks a refinement), or its encoded form holds a value JSON cannot carry
+ * exactly (`NaN` in a `Schema.Number` field, say; the issue names its path, as in
+ * `data.readings[3] is NaN`). Nothing was appended.
  *
  * @since 0.1.0
  * @category errors
@@ -308,6 +312,8 @@ interface VersionCodec {
 interface TypeCodec {
   readonly name: string
   readonly versions: ReadonlyArray<VersionCodec>
+  /** Each stored version's own schema, as declared (index 0 is version 1). */
+  readonly schemas: ReadonlyArray<Schema.Schema.AnyNoContext>
   readonly encode: (event: unknown) => Either.Either<unknown, ParseResult.ParseError>
 }
 
@@ -389,6 +395,7 @@ export const make = <const Entries extends ReadonlyArray<Entry>>(
           fast: compileChain(steps.slice(index), encodedTag)
         }
       }),
+      schemas: steps.map((step) => step.schema),
       encode: Schema.encodeUnknownEither(current as Schema.Schema<unknown, unknown, never>)
     })
     currents.push(current)
@@ -453,7 +460,7 @@ export const decodeData = <E extends { readonly _tag: string }>(catalog: EventCa
  */
 export const decodeDataOrError = <E extends { readonly _tag: string }>(catalog: EventCatalog<E>) =>
 (recorded: RecordedEvent): E | DecodeError => {
-  const codec = catalog.codecs.get(catalog.renames[recorded.type] ?? recorded.type)
+  const codec = catalog.codecs.get(currentName(catalog.renames, recorded.type))
   if (codec === undefined) {
     return new UnknownEventType({ ...locate(recorded), knownTypes: catalog.types })
   }
@@ -475,9 +482,11 @@ export const decodeDataOrError = <E extends { readonly _tag: string }>(catalog: 
     const value = version.fast(payload)
     if (value !== invalid) return value as E
   }
-  // Payloads are stored without their _tag; `_tag` first gives every event of a type one shape.
-  const input = version.encodedTag === undefined ? payload : Object.assign({ _tag: version.encodedTag }, payload)
-  const decoded = version.decode(input)
+  const protoKey = prototypeKeyPath(payload, "data")
+  if (protoKey !== undefined) {
+    return decodeFailure(recorded, `the stored payload has a "__proto__" key at ${protoKey}, which decoding would turn into a prototype`)
+  }
+  const decoded = version.decode(withTag(payload, version.encodedTag))
   return Either.isLeft(decoded) ? decodeFailure(recorded, formatIssue(decoded.left), decoded.left) : decoded.right as E
 }
 
@@ -539,6 +548,10 @@ export const encode = <E extends { readonly _tag: string }>(catalog: EventCatalo
   if (Either.isLeft(encoded)) {
     return Either.left(new EventEncodeError({ type: codec.name, issue: formatIssue(encoded.left), cause: encoded.left }))
   }
+  // Checked here too, not only by the store: a NaN in a `Schema.Number` field encodes, but would
+  // be stored as null and never decode again.
+  const inexact = inexactness(encoded.right, "data", depthCeiling)
+  if (inexact !== undefined) return Either.left(new EventEncodeError({ type: codec.name, issue: inexact }))
   const { _tag, ...data } = encoded.right as Record<string, unknown>
   return Either.right({ type: codec.name, data, schemaVersion: codec.versions.length })
 }
@@ -614,6 +627,35 @@ export const storedTypes = <E extends { readonly _tag: string }>(catalog: EventC
   ...catalog.types,
   ...Object.keys(catalog.renames)
 ]
+
+/**
+ * One version of an event type as a release stored it: for tools that generate the payloads
+ * older releases wrote, such as `@facta/testing`'s upcaster law.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StoredVersion {
+  /** The current type name. */
+  readonly type: string
+  /** The schema version (1-based; the highest is the current one). */
+  readonly schemaVersion: number
+  /** The version's own schema, as declared: its encoded form (without `_tag`) is what was stored. */
+  readonly schema: Schema.Schema.AnyNoContext
+}
+
+/**
+ * Every version of every event type the catalog decodes, oldest first within a type.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const storedVersions = <E extends { readonly _tag: string }>(
+  catalog: EventCatalog<E>
+): ReadonlyArray<StoredVersion> =>
+  [...catalog.codecs.values()].flatMap((codec) =>
+    codec.schemas.map((schema, index) => ({ type: codec.name, schemaVersion: index + 1, schema }))
+  )
 
 const withCatalogTypes = <E extends { readonly _tag: string }>(
   catalog: EventCatalog<E>,

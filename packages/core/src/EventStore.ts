@@ -7,9 +7,10 @@
  *
  * @since 0.1.0
  */
-import type { Tracer } from "effect"
+import type { Duration, Tracer } from "effect"
 import { Context, Data, Effect, Either, FiberRef, Layer, Metric, Option, Stream } from "effect"
 import * as ExpectedVersion from "./ExpectedVersion.js"
+import { depthCeiling, Inexact, toExactJson } from "./internal/exactJson.js"
 import { makeMemoryBackend } from "./internal/memoryEventStore.js"
 import * as Metrics from "./Metrics.js"
 import * as Position from "./Position.js"
@@ -70,7 +71,9 @@ export class DuplicateEventId extends Data.TaggedError("DuplicateEventId")<{
 
 /**
  * An event in the append is malformed (an event id that is not a UUID, an empty type, a schema
- * version that is not a positive integer, a payload that is not JSON). Nothing was written.
+ * version that is not a positive integer, a payload or metadata that JSON cannot carry exactly
+ * or that exceeds the store's {@link PayloadLimits}, or data the database refused). The reason
+ * names the value's path, as in `data.readings[3] is NaN`. Nothing was written.
  *
  * @since 0.1.0
  * @category errors
@@ -78,14 +81,18 @@ export class DuplicateEventId extends Data.TaggedError("DuplicateEventId")<{
 export class InvalidEvent extends Data.TaggedError("InvalidEvent")<{
   /** The stream appended to. */
   readonly streamId: string
-  /** The malformed event's index in the append (0-based). */
+  /**
+   * The malformed event's index in the append (0-based), or -1 when the database refused the
+   * data of an append of several events without saying which.
+   */
   readonly index: number
-  /** What is wrong with the event. */
+  /** What is wrong with the event, naming the value's path when it is in the payload or metadata. */
   readonly reason: string
 }> {
   /** Names the event's index and the stream, then the reason. */
   override get message(): string {
-    return `Event #${this.index} of the append to stream ${JSON.stringify(this.streamId)} is invalid: ${this.reason}`
+    const which = this.index < 0 ? "An event" : `Event #${this.index}`
+    return `${which} of the append to stream ${JSON.stringify(this.streamId)} is invalid: ${this.reason}`
   }
 }
 
@@ -262,6 +269,43 @@ export interface SerializedEvent {
 }
 
 /**
+ * The limits on what one event of an append may hold, checked by {@link make} for every store
+ * alike (so the in-memory store refuses what PostgreSQL would): an event over one fails the
+ * append with `InvalidEvent`, whose reason names the limit. Every store's options take them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PayloadLimits {
+  /**
+   * The most bytes (UTF-8) of JSON text an event's payload may take, and its metadata too
+   * (default {@link defaultMaxPayloadBytes}, 1 MiB; PostgreSQL's jsonb stops short of 256 MiB).
+   */
+  readonly maxPayloadBytes?: number
+  /**
+   * How many levels of objects and arrays may nest in a payload or metadata: `{ "a": [1] }` is
+   * 2 (default {@link defaultMaxDepth}, 64; at most 1,000).
+   */
+  readonly maxDepth?: number
+}
+
+/**
+ * The default of `PayloadLimits.maxPayloadBytes`: 1 MiB.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const defaultMaxPayloadBytes = 1_048_576
+
+/**
+ * The default of `PayloadLimits.maxDepth`: 64 levels.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const defaultMaxDepth = 64
+
+/**
  * Where an event is recorded: its stream, its version there and its log position.
  *
  * @since 0.1.0
@@ -277,6 +321,49 @@ export interface EventLocation {
 }
 
 /**
+ * The session running the open transaction that holds readers back, as the store reports it
+ * (on PostgreSQL, its row of `pg_stat_activity`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BlockingSession {
+  /** The session's server process id (on PostgreSQL, what `pg_terminate_backend` takes). */
+  readonly pid: number
+  /** The application name the session connected with (empty when it set none). */
+  readonly applicationName: string
+  /** The database user of the session, when the store can tell. */
+  readonly user: Option.Option<string>
+  /** The database the session is connected to: it may be another database of the same server. */
+  readonly database: Option.Option<string>
+  /** What the session is doing (such as `idle in transaction`), when the store can tell. */
+  readonly state: Option.Option<string>
+  /** When its transaction started, by the store's clock. */
+  readonly transactionStart: Option.Option<Date>
+}
+
+/**
+ * Delivery held back: events are committed that no reader may pass yet, because a transaction
+ * that is still open could commit events before them in the log. Nothing is skipped: they are
+ * delivered once that transaction commits or rolls back.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HeldBack {
+  /** The store's id of the oldest transaction still open, the one readers wait for. */
+  readonly transactionId: bigint
+  /** How many committed events (matching the filter asked for) readers cannot pass yet. */
+  readonly events: number
+  /** When the oldest of those events was recorded, by the store's clock. */
+  readonly since: Date
+  /** How long ago that was, measured by the store's clock (a skewed caller's clock does not change it). */
+  readonly heldFor: Duration.Duration
+  /** The session running the open transaction, when the store can tell. */
+  readonly blocker: Option.Option<BlockingSession>
+}
+
+/**
  * What a storage backend implements. `make` turns a backend into the `EventStore` service,
  * adding input validation, serialization, spans and metrics, so every backend behaves alike.
  * Stream ids arrive validated; versions and limits arrive normalized.
@@ -289,7 +376,8 @@ export interface Backend {
    * Appends the events. Runs inside `span` ("EventStore.append") without it being made the
    * current span, which costs a context switch per append: a backend whose work creates spans
    * of its own (SQL statements, inline projections' handlers) nests them with
-   * `Effect.withParentSpan(span)`.
+   * `Effect.withParentSpan(span)`. Data the database refuses (a value beyond one of its own
+   * limits) is `InvalidEvent`, not `EventStoreUnavailable`: retrying it would fail alike.
    */
   readonly append: (
     streamId: StreamId.StreamId,
@@ -298,7 +386,7 @@ export interface Backend {
     span: Tracer.Span
   ) => Effect.Effect<
     AppendResult,
-    ConcurrencyConflict | DuplicateEventId | EventStoreUnavailable | Projection.InlineProjectionFailed
+    ConcurrencyConflict | DuplicateEventId | InvalidEvent | EventStoreUnavailable | Projection.InlineProjectionFailed
   >
   /**
    * The stream's events with versions `from` to `to` (inclusive; `to` may lie beyond the stream)
@@ -363,6 +451,13 @@ export interface Backend {
   readonly head: (filter: EventFilter) => Effect.Effect<Option.Option<Position.Position>, EventStoreUnavailable>
   /** How many committed events matching `filter` come after `after` in the log. */
   readonly countAfter: (after: Position.Position, filter: EventFilter) => Effect.Effect<number, EventStoreUnavailable>
+  /**
+   * Whether committed events matching `filter` exist that `readAll` and `subscribe` may not pass
+   * yet (an older transaction is still open), and who holds them; `None` when readers can reach
+   * every committed event (always, for a store whose appends commit in log order). Not on a hot
+   * path: runners ask it when a status is read or delivery has stalled.
+   */
+  readonly heldBack: (filter: EventFilter) => Effect.Effect<Option.Option<HeldBack>, EventStoreUnavailable>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,7 +474,10 @@ export interface EventStoreShape {
   /**
    * Appends `events` to `streamId` if the stream satisfies `expected`, atomically: all events or
    * none. Idempotent by event id: repeating an append that was recorded (same ids, same stream,
-   * same versions) succeeds with `written: false` and writes nothing.
+   * same versions) succeeds with `written: false` and writes nothing. So when an append's outcome
+   * is unknown (it timed out or was interrupted, its connection was lost, its transaction's
+   * COMMIT went unanswered), append the same events again, with the same ids, to learn it:
+   * `written: false` means it had been recorded.
    */
   readonly append: (
     streamId: string,
@@ -427,6 +525,12 @@ export interface EventStoreShape {
    * How many committed events (matching `filter`) come after `after`: a reader's lag.
    */
   readonly countAfter: (after: Position.Position, filter?: EventFilter) => Effect.Effect<number, EventStoreUnavailable>
+  /**
+   * Whether delivery is held back: committed events (matching `filter`) that `readAll` and
+   * `subscribe` cannot pass yet because an older transaction is still open, how long, and the
+   * session holding them. `None` when readers can reach everything committed.
+   */
+  readonly heldBack: (filter?: EventFilter) => Effect.Effect<Option.Option<HeldBack>, EventStoreUnavailable>
 }
 
 /**
@@ -442,7 +546,8 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /** The events as the backend stores them, or why they cannot be. */
 const serialize = (
   streamId: string,
-  events: ReadonlyArray<NewEvent>
+  events: ReadonlyArray<NewEvent>,
+  limits: { readonly maxBytes: number; readonly maxDepth: number }
 ): Array<SerializedEvent> | InvalidEvent | DuplicateEventId => {
   const seen = new Set<string>()
   const out: Array<SerializedEvent> = new Array(events.length)
@@ -463,45 +568,32 @@ const serialize = (
     if (typeProblem !== undefined) {
       return new InvalidEvent({ streamId, index, reason: `the event type ${typeProblem.replace("a stream id", "").trim()}` })
     }
-    if (!Number.isSafeInteger(event.schemaVersion) || event.schemaVersion < 1) {
+    // At most PostgreSQL's integer, so every store takes the same versions.
+    if (!Number.isSafeInteger(event.schemaVersion) || event.schemaVersion < 1 || event.schemaVersion > 2_147_483_647) {
       return new InvalidEvent({
         streamId,
         index,
-        reason: `the schema version must be a positive integer, got ${String(event.schemaVersion)}`
+        reason: `the schema version must be a positive integer of at most 2147483647, got ${String(event.schemaVersion)}`
       })
     }
-    const data = toJson(event.data)
-    if (data === undefined) {
-      return new InvalidEvent({
-        streamId,
-        index,
-        reason: "the payload is not JSON-serializable text (a BigInt, a cycle, a NUL character or a lone surrogate?)"
-      })
+    const data = toExactJson(event.data, "data", limits)
+    if (data instanceof Inexact) return new InvalidEvent({ streamId, index, reason: data.reason })
+    const { metadata } = event
+    if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+      return new InvalidEvent({ streamId, index, reason: "the metadata is not an object" })
     }
-    const metadata = toJson(event.metadata)
-    if (metadata === undefined || metadata[0] !== "{") {
-      return new InvalidEvent({ streamId, index, reason: "the metadata is not a JSON object" })
-    }
-    out[index] = { eventId, type: event.type, schemaVersion: event.schemaVersion, data, metadata }
+    const metadataJson = toExactJson(metadata, "metadata", limits)
+    if (metadataJson instanceof Inexact) return new InvalidEvent({ streamId, index, reason: metadataJson.reason })
+    out[index] = { eventId, type: event.type, schemaVersion: event.schemaVersion, data, metadata: metadataJson }
   }
   return out
 }
 
-// A `\u0000` escape, or a lone surrogate escape (JSON.stringify writes those as `\udXXX`),
-// preceded by an even number of backslashes (an escaped backslash is not one). Neither can be
-// stored as UTF-8 text (Postgres jsonb rejects both), so every store rejects them alike.
-const unstorableEscape = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i
-
-const toJson = (value: unknown): string | undefined => {
-  try {
-    // NUL cannot be stored in Postgres text/jsonb: reject it in every store alike.
-    const json = JSON.stringify(value)
-    // Most payloads have no \u escape at all: a plain search settles them.
-    return typeof json === "string" && (!json.includes("\\u") || !unstorableEscape.test(json)) ? json : undefined
-  } catch {
-    return undefined
-  }
-}
+/** The limits `make` checks, each option in its range (a maximum is at least 1). */
+const resolveLimits = (options: PayloadLimits): { readonly maxBytes: number; readonly maxDepth: number } => ({
+  maxBytes: Math.max(1, Math.floor(positiveOr(options.maxPayloadBytes, defaultMaxPayloadBytes))),
+  maxDepth: Math.min(depthCeiling, Math.max(1, positiveOr(options.maxDepth, defaultMaxDepth)))
+})
 
 const validateStreamId = (streamId: string) => StreamId.make(streamId)
 
@@ -527,13 +619,16 @@ const onStream = <A, E>(
   })
 
 /**
- * Builds the `EventStore` service from a storage backend: validates input, serializes payloads,
- * and wraps every operation in a span and the metrics of {@link Metrics}.
+ * Builds the `EventStore` service from a storage backend: validates input, serializes payloads
+ * (rejecting what JSON cannot carry exactly and what exceeds `limits`), and wraps every
+ * operation in a span and the metrics of {@link Metrics}.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (backend: Backend): EventStoreShape => ({
+export const make = (backend: Backend, limits: PayloadLimits = {}): EventStoreShape => build(backend, resolveLimits(limits))
+
+const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): EventStoreShape => ({
   // As few Effect steps as it takes: this runs on every append, and at 16 concurrent appends on
   // two cores each step's cost comes out of the append rate (bench/postgres.ts).
   append: (streamId, events, expected) =>
@@ -542,7 +637,7 @@ export const make = (backend: Backend): EventStoreShape => ({
       "facta.expected_version": ExpectedVersion.format(expected),
       "facta.event_count": events.length
     }, streamId, (id, span): Effect.Effect<AppendResult, AppendError> => {
-      const serialized = serialize(id, events)
+      const serialized = serialize(id, events, limits)
       if (!Array.isArray(serialized)) return Effect.fail(serialized)
       // The metrics (with the fiber's metric labels, as `Metric.increment` would) and the span's
       // attributes, in one step after the backend's.
@@ -653,7 +748,9 @@ export const make = (backend: Backend): EventStoreShape => ({
   head: (filter = {}) => Spans.withSpan(backend.head(filter), "EventStore.head"),
 
   countAfter: (after, filter = {}) =>
-    Spans.withSpan(backend.countAfter(after, filter), "EventStore.countAfter", { "facta.after": Position.format(after) })
+    Spans.withSpan(backend.countAfter(after, filter), "EventStore.countAfter", { "facta.after": Position.format(after) }),
+
+  heldBack: (filter = {}) => Spans.withSpan(backend.heldBack(filter), "EventStore.heldBack")
 })
 
 /**
@@ -681,8 +778,22 @@ const countReads = <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E
 export const makeMemory: Effect.Effect<EventStoreShape> = Effect.map(makeMemoryBackend(), make)
 
 /**
- * An in-memory event store with inline projections: their handlers run inside each append, on
- * the events it records, before anyone can read them; a handler's failure rejects the append
+ * Options of the in-memory event store ({@link makeMemoryWith}, {@link layerMemoryWith}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions<Inline extends ReadonlyArray<Projection.Any> = ReadonlyArray<Projection.Any>>
+  extends PayloadLimits
+{
+  /** Projections to run inside each append (default none). */
+  readonly inline?: Inline
+}
+
+/**
+ * An in-memory event store with options: its {@link PayloadLimits}, and inline projections, whose
+ * handlers run inside each append, on the events it records, before anyone can read them; a
+ * handler's failure rejects the append
  * with `InlineProjectionFailed` and records no event. The store cannot roll back what a handler
  * wrote to its own (in-memory) read model before failing: write such read models last, or
  * idempotently. A repeated (idempotent) append does not run them again. Each projection's
@@ -691,14 +802,15 @@ export const makeMemory: Effect.Effect<EventStoreShape> = Effect.map(makeMemoryB
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemoryWith = <const Inline extends ReadonlyArray<Projection.Any>>(
-  options: { readonly inline: Inline }
+export const makeMemoryWith = <const Inline extends ReadonlyArray<Projection.Any> = readonly []>(
+  options: MemoryOptions<Inline>
 ): Effect.Effect<EventStoreShape, Projection.SetupFailed, Projection.Context<Inline[number]>> =>
   Effect.gen(function*() {
     const context = yield* Effect.context<Projection.Context<Inline[number]>>()
-    yield* Projection.setupInline(options.inline, context)
-    const inline = options.inline.length === 0 ? undefined : Projection.makeInline(options.inline, context)
-    return make(yield* makeMemoryBackend(inline === undefined ? {} : { inline }))
+    const projections = options.inline ?? []
+    yield* Projection.setupInline(projections, context)
+    const inline = projections.length === 0 ? undefined : Projection.makeInline(projections, context)
+    return make(yield* makeMemoryBackend(inline === undefined ? {} : { inline }), options)
   })
 
 /**
@@ -710,19 +822,21 @@ export const makeMemoryWith = <const Inline extends ReadonlyArray<Projection.Any
 export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, makeMemory)
 
 /**
- * A layer with a fresh in-memory event store running `inline` projections inside each append
- * (see {@link makeMemoryWith}), after their `setup`s.
+ * A layer with a fresh in-memory event store with options: payload limits, and `inline`
+ * projections run inside each append (see {@link makeMemoryWith}), after their `setup`s.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerMemoryWith = <const Inline extends ReadonlyArray<Projection.Any>>(
-  options: { readonly inline: Inline }
+export const layerMemoryWith = <const Inline extends ReadonlyArray<Projection.Any> = readonly []>(
+  options: MemoryOptions<Inline>
 ): Layer.Layer<EventStore, Projection.SetupFailed, Projection.Context<Inline[number]>> =>
   Layer.effect(EventStore, makeMemoryWith(options))
 
 /**
- * Appends `events` to `streamId` (accessor for the service in the context).
+ * Appends `events` to `streamId` (accessor for the service in the context). An append whose
+ * outcome is unknown (a timeout, a lost connection) is retried with the same event ids to learn
+ * it (see `EventStoreShape.append`).
  *
  * @since 0.1.0
  * @category accessors
@@ -786,6 +900,18 @@ export const head = (
   filter?: EventFilter
 ): Effect.Effect<Option.Option<Position.Position>, EventStoreUnavailable, EventStore> =>
   Effect.flatMap(EventStore, (store) => store.head(filter))
+
+/**
+ * Whether delivery is held back by an open transaction, and by whom (accessor for the service in
+ * the context; see `EventStoreShape.heldBack`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const heldBack = (
+  filter?: EventFilter
+): Effect.Effect<Option.Option<HeldBack>, EventStoreUnavailable, EventStore> =>
+  Effect.flatMap(EventStore, (store) => store.heldBack(filter))
 
 /**
  * Whether an event passes a filter.

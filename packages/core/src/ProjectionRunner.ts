@@ -12,6 +12,7 @@ import type { Scope } from "effect"
 import {
   Cause,
   Chunk,
+  Clock,
   Context,
   Data,
   Deferred,
@@ -31,6 +32,7 @@ import * as CheckpointStore from "./CheckpointStore.js"
 import * as EventCatalog from "./EventCatalog.js"
 import * as EventStore from "./EventStore.js"
 import { describeCause } from "./internal/describeCause.js"
+import { describeHeldBack, heldBackAnnotations } from "./internal/heldBackWarning.js"
 import * as Metrics from "./Metrics.js"
 import * as Position from "./Position.js"
 import * as Projection from "./Projection.js"
@@ -83,7 +85,17 @@ export interface Status {
   readonly failure: Option.Option<Failure>
   /** The last error it met, even one it recovered from (a lost connection, a retried handler). */
   readonly lastError: Option.Option<string>
+  /**
+   * Set while an open transaction in the store has held delivery back for at least the runner's
+   * `heldBackThreshold`: events are committed that no reader may pass until it ends (they arrive
+   * then; nothing is skipped). Says how many, since when, and which session holds them. Checked
+   * on each call, like `lag`; `None` in states `stopped` and `failed`.
+   */
+  readonly heldBack: Option.Option<EventStore.HeldBack>
 }
+
+/** What the runner keeps of a status between calls: `lag` and `heldBack` are asked of the store on each call. */
+type Tracked = Omit<Status, "lag" | "heldBack">
 
 /**
  * Why a projection stopped in state `failed`: an event it could not handle (with the `"stop"`
@@ -251,6 +263,13 @@ export interface Options {
   readonly restartSchedule?: Schedule.Schedule<unknown, unknown>
   /** Start the projections when the layer is built (default `true`). */
   readonly autoStart?: boolean
+  /**
+   * How long an open transaction in the store may hold delivery back before the status says so
+   * (`heldBack`) and a warning naming the blocking session is logged (default 10 s).
+   */
+  readonly heldBackThreshold?: Duration.DurationInput
+  /** The least time between two held-back warnings of one projection (default 1 minute). */
+  readonly heldBackWarningInterval?: Duration.DurationInput
 }
 
 /** A handler's failure (or defect), kept apart from the stores' errors. */
@@ -276,7 +295,7 @@ type Decoded = RecordedEvent<{ readonly _tag: string }>
 interface Slot {
   readonly projection: Projection.Any
   readonly decode: (recorded: RecordedEvent) => Decoded | undefined | EventCatalog.DecodeError
-  readonly status: SubscriptionRef.SubscriptionRef<Omit<Status, "lag">>
+  readonly status: SubscriptionRef.SubscriptionRef<Tracked>
   readonly fiber: Ref.Ref<Option.Option<Fiber.RuntimeFiber<void, unknown>>>
   readonly control: Effect.Semaphore
 }
@@ -298,6 +317,8 @@ const failureOf = (projection: string, event: RecordedEvent, cause: unknown) =>
     type: event.type,
     cause
   })
+
+const samePosition = Option.getEquivalence((a: Position.Position, b: Position.Position) => Position.order(a, b) === 0)
 
 const defaultOwner = (): string => {
   const host = typeof process === "object" ? `${process.env["HOSTNAME"] ?? "host"}-${process.pid}` : "runner"
@@ -342,13 +363,18 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
     const acquireEvery = Duration.decode(options.acquireInterval ?? renewEvery)
     const restartSchedule = options.restartSchedule ??
       Schedule.exponential(Duration.millis(100)).pipe(Schedule.union(Schedule.spaced(Duration.seconds(5))))
+    const heldBackThreshold = Duration.decode(options.heldBackThreshold ?? Duration.seconds(10))
+    const heldBackWarningInterval = Duration.toMillis(options.heldBackWarningInterval ?? Duration.minutes(1))
+    const heldBackCheckEvery = Duration.max(Duration.millis(10), Duration.times(heldBackThreshold, 1 / 2))
+    // When each projection last warned that it is held back: the rate limit outlives restarts.
+    const heldBackWarnedAt = new Map<string, number>()
 
     const slots = new Map<string, Slot>()
     for (const projection of projections) {
       slots.set(projection.name, {
         projection,
         decode: Projection.decodeFor(projection),
-        status: yield* SubscriptionRef.make<Omit<Status, "lag">>({
+        status: yield* SubscriptionRef.make<Tracked>({
           projection: projection.name,
           state: "stopped",
           checkpoint: Option.none(),
@@ -369,7 +395,7 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
         : Effect.succeed(slot)
     }
 
-    const setStatus = (slot: Slot, patch: Partial<Omit<Status, "lag" | "projection">>) =>
+    const setStatus = (slot: Slot, patch: Partial<Omit<Tracked, "projection">>) =>
       SubscriptionRef.update(slot.status, (status) => ({ ...status, ...patch }))
 
     /**
@@ -493,6 +519,47 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
         for (const event of recorded) yield* handleOne(slot, lease, event, event === last ? state : undefined)
       })
 
+    /** The store's held-back report for the projection, once it has lasted `heldBackThreshold`. */
+    const heldBackOf = (slot: Slot) =>
+      Effect.map(
+        store.heldBack(slot.projection.filter),
+        Option.filter((held) => Duration.greaterThanOrEqualTo(held.heldFor, heldBackThreshold))
+      )
+
+    /**
+     * While the projection makes no progress, asks the store whether an open transaction holds
+     * its delivery back, and warns (at most once per `heldBackWarningInterval`) naming who.
+     * Runs beside `follow`, which it never fails: a store error here is `follow`'s to meet.
+     */
+    const watchHeldBack = (slot: Slot) =>
+      Effect.gen(function*() {
+        const { name } = slot.projection
+        let seen = (yield* SubscriptionRef.get(slot.status)).checkpoint
+        let warned = false
+        for (;;) {
+          yield* Effect.sleep(heldBackCheckEvery)
+          const { checkpoint } = yield* SubscriptionRef.get(slot.status)
+          const progressed = !samePosition(checkpoint, seen)
+          seen = checkpoint
+          const held = progressed ? Option.none() : yield* Effect.orElseSucceed(heldBackOf(slot), () => undefined)
+          if (held === undefined) continue
+          if (Option.isSome(held)) {
+            const now = yield* Clock.currentTimeMillis
+            const last = heldBackWarnedAt.get(name)
+            if (last === undefined || now - last >= heldBackWarningInterval) {
+              heldBackWarnedAt.set(name, now)
+              yield* Effect.logWarning(describeHeldBack(name, held.value)).pipe(
+                Effect.annotateLogs(heldBackAnnotations(name, held.value))
+              )
+            }
+            warned = true
+          } else if (warned) {
+            warned = false
+            yield* Effect.logInfo(`Facta: projection ${JSON.stringify(name)} is no longer held back`)
+          }
+        }
+      })
+
     /** Reads from the checkpoint on, forever; fails with a store error, `LeaseLost` or `Halted`. */
     const follow = (slot: Slot, lease: ProjectionStore.Lease) =>
       Effect.gen(function*() {
@@ -505,6 +572,8 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
           Option.isNone(target) || (Option.isSome(position) && Position.order(position.value, target.value) >= 0)
         let live = reached(checkpoint)
         yield* setStatus(slot, { state: live ? "live" : "catching-up", checkpoint })
+        // A child of this fiber: it ends with it.
+        yield* Effect.fork(watchHeldBack(slot))
         yield* store.subscribe({ after: Option.getOrElse(checkpoint, () => Position.start), filter, batchSize }).pipe(
           Stream.runForEachChunk((events) => {
             live ||= events.length < batchSize || reached(Option.map(Chunk.last(events), Position.of))
@@ -681,7 +750,11 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
           : yield* checkpoints.load(slot.projection.name)
         const lag = yield* store.countAfter(Option.getOrElse(checkpoint, () => Position.start), slot.projection.filter)
         yield* Metric.set(Metric.tagged(Metrics.projectionLag, "projection", slot.projection.name), lag)
-        return { ...status, checkpoint, lag }
+        // Held-back events are committed, so counted in the lag: no lag, nothing held back.
+        const heldBack = lag === 0 || status.state === "stopped" || status.state === "failed"
+          ? Option.none()
+          : yield* heldBackOf(slot)
+        return { ...status, checkpoint, lag, heldBack }
       })
 
     const waitForCatchUp = (slot: Slot) =>

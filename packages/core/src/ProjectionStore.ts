@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Data, Duration, Effect, Layer, Option } from "effect"
+import { Context, Data, Duration, Effect, FiberRef, Layer, Option } from "effect"
 import { describeCause } from "./internal/describeCause.js"
 import * as Position from "./Position.js"
 import type { RecordedEvent } from "./RecordedEvent.js"
@@ -165,15 +165,19 @@ interface MemoryLease {
 }
 
 /**
- * An in-memory projection store. Leases expire on the Effect `Clock`, so several runner
- * instances in one process (a failover test) behave as they would across processes.
- * `transaction` cannot roll back in-memory read models: a handler that fails halfway through
- * a batch leaves what it wrote, so in-memory read models should be written idempotently.
+ * An in-memory projection store. Leases expire on the Effect `Clock` of the fiber that makes the
+ * store (a `TestClock` under `it.effect`), never the caller's: like a database server's, one
+ * clock decides every lease, so a runner whose clock runs ahead cannot take a live lease.
+ * Several runner instances in one process (a failover test) behave as they would across processes.
+ * `transaction` and `atomically` apply the store's own writes (parked events) only when they
+ * succeed, but cannot roll back in-memory read models: a handler that fails halfway through a
+ * batch leaves what it wrote, so in-memory read models should be written idempotently.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.sync(() => {
+export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.clockWith((clock) => Effect.sync(() => {
+  const currentTimeMillis = clock.currentTimeMillis
   const leases = new Map<string, MemoryLease>()
   const dead = new Map<string, Map<string, ParkedEvent>>()
   const lost = (lease: Lease) => new LeaseLost(lease)
@@ -187,9 +191,26 @@ export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.sync(() =>
     if (parked === undefined) dead.set(projection, parked = new Map())
     return parked
   }
+  // The store's own writes inside `transaction` or `atomically` apply when it succeeds, all or
+  // none: a park whose checkpoint save fails must not stay parked.
+  const pendingWrites = FiberRef.unsafeMake<Array<() => void> | undefined>(undefined)
+  const write = (apply: () => void) =>
+    Effect.flatMap(FiberRef.get(pendingWrites), (pending) =>
+      Effect.sync(() => {
+        if (pending === undefined) apply()
+        else pending.push(apply)
+      }))
+  const atomic = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(FiberRef.get(pendingWrites), (outer) => {
+      if (outer !== undefined) return effect
+      const pending: Array<() => void> = []
+      return Effect.locally(effect, pendingWrites, pending).pipe(
+        Effect.tap(() => Effect.sync(() => pending.forEach((apply) => apply())))
+      )
+    })
   return {
     acquire: (projection, owner, ttl) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      Effect.map(currentTimeMillis, (now) => {
         const current = leases.get(projection)
         if (current !== undefined && current.owner !== owner && current.expiresAt > now) return Option.none()
         const generation = current !== undefined && current.owner === owner && current.expiresAt > now
@@ -199,35 +220,34 @@ export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.sync(() =>
         return Option.some({ projection, owner, generation })
       }),
     renew: (lease, ttl) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      Effect.flatMap(currentTimeMillis, (now) => {
         if (!holds(lease, now)) return Effect.fail(lost(lease))
         leases.set(lease.projection, { ...lease, expiresAt: now + Duration.toMillis(ttl) })
         return Effect.void
       }),
     release: (lease) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
+      Effect.map(currentTimeMillis, (now) => {
         const current = leases.get(lease.projection)
         if (current !== undefined && holds(lease, now)) leases.set(lease.projection, { ...current, expiresAt: 0 })
       }),
     transaction: <A, E, R>(lease: Lease, effect: Effect.Effect<A, E, R>) =>
       Effect.flatMap(
-        Clock.currentTimeMillis,
-        (now): Effect.Effect<A, E | LeaseLost, R> => holds(lease, now) ? effect : Effect.fail(lost(lease))
+        currentTimeMillis,
+        (now): Effect.Effect<A, E | LeaseLost, R> => holds(lease, now) ? atomic(effect) : Effect.fail(lost(lease))
       ),
-    atomically: (_projection, effect) => effect,
+    atomically: (_projection, effect) => atomic(effect),
     isUnavailable: () => false,
     park: (projection, event, reason) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        parkedOf(projection).set(event.eventId, { projection, event, reason, parkedAt: new Date(now) })
-      }),
+      Effect.flatMap(currentTimeMillis, (now) =>
+        write(() => void parkedOf(projection).set(event.eventId, { projection, event, reason, parkedAt: new Date(now) }))),
     parked: (projection) =>
       Effect.sync(() =>
         [...parkedOf(projection).values()].sort((a, b) => Position.order(a.event, b.event))
       ),
-    unpark: (projection, eventId) => Effect.sync(() => void parkedOf(projection).delete(eventId)),
-    clearParked: (projection) => Effect.sync(() => void dead.delete(projection))
+    unpark: (projection, eventId) => write(() => void parkedOf(projection).delete(eventId)),
+    clearParked: (projection) => write(() => void dead.delete(projection))
   }
-})
+}))
 
 /**
  * A layer with a fresh in-memory projection store.

@@ -25,16 +25,20 @@ import type { Scope, Tracer } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, RcRef, Schedule, Stream, SubscriptionRef } from "effect"
 import { eventReader, eventStatement, type Payload, payloadReader, payloadStatement } from "./internal/eventRow.js"
 import { holdListenerLease } from "./internal/listenerLease.js"
+import { isDataRefusal, isLockTimeout, sqlErrorDefectAsFailure, sqlStateOf } from "./internal/sqlState.js"
 import { type Complete, makeRunner, type ReadStatement, rowsOrFailure } from "./internal/statementRunner.js"
 import * as PgSchema from "./PgSchema.js"
 
 /**
- * Options of the Postgres event store.
+ * Options of the Postgres event store, its payload limits included (`maxPayloadBytes`,
+ * `maxDepth`: see `EventStore.PayloadLimits`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options<Inline extends ReadonlyArray<Projection.Any> = ReadonlyArray<Projection.Any>> {
+export interface Options<Inline extends ReadonlyArray<Projection.Any> = ReadonlyArray<Projection.Any>>
+  extends EventStore.PayloadLimits
+{
   /** The Postgres schema holding the tables (default `facta`). */
   readonly schema?: string
   /** Run pending migrations when the layer starts (default `true`). */
@@ -148,6 +152,35 @@ const toAppendResult = (
   }
 }
 
+interface HeldBackRow {
+  readonly transaction_id: string
+  readonly events: string
+  readonly since_ms: string
+  readonly held_ms: string
+  readonly pid: string | null
+  readonly application_name: string | null
+  readonly usename: string | null
+  readonly datname: string | null
+  readonly state: string | null
+  readonly xact_start_ms: string | null
+}
+
+const heldBackOf = (row: HeldBackRow): EventStore.HeldBack => ({
+  transactionId: BigInt(row.transaction_id),
+  events: Number(row.events),
+  // Whole milliseconds (truncated in the query, as node-postgres truncates timestamps).
+  since: new Date(Number(row.since_ms)),
+  heldFor: Duration.millis(Number(row.held_ms)),
+  blocker: row.pid === null ? Option.none() : Option.some({
+    pid: Number(row.pid),
+    applicationName: row.application_name ?? "",
+    user: Option.fromNullable(row.usename),
+    database: Option.fromNullable(row.datname),
+    state: Option.fromNullable(row.state),
+    transactionStart: Option.map(Option.fromNullable(row.xact_start_ms), (ms) => new Date(Number(ms)))
+  })
+})
+
 /**
  * Builds the backend of the Postgres event store over the `SqlClient`/`PgClient` in the context.
  * Runs migrations first unless `migrate: false`.
@@ -174,6 +207,34 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     const target = `postgres schema ${schema.name}`
     const unavailable = (operation: string) => (cause: unknown) =>
       new EventStore.EventStoreUnavailable({ operation, target, cause })
+    // A lock wait past append_events' lock_timeout (PgSchema.appendLockTimeout) rolled the append back.
+    const appendUnavailable = (streamId: string, error: SqlError) =>
+      unavailable("append")(
+        isLockTimeout(error)
+          ? new SqlError({
+            cause: error.cause,
+            message: `stream ${JSON.stringify(streamId)} stayed locked by another transaction past the append's lock_timeout (SQLSTATE 55P03); nothing was written, the append can be retried`
+          })
+          : error
+      )
+
+    // Data PostgreSQL refuses (SQLSTATE class 22 or 54) is the caller's input, not an outage:
+    // retrying it would fail the same way. The store cannot tell which event of several it was.
+    const appendFailure = (
+      streamId: string,
+      events: ReadonlyArray<EventStore.SerializedEvent>,
+      error: SqlError
+    ): EventStore.InvalidEvent | EventStore.EventStoreUnavailable => {
+      const sqlState = sqlStateOf(error)
+      if (!isDataRefusal(sqlState)) return appendUnavailable(streamId, error)
+      const said = error.cause instanceof Error ? error.cause.message : error.message
+      const which = events.length === 1 ? "" : `, without saying which of the append's ${events.length} events`
+      return new EventStore.InvalidEvent({
+        streamId,
+        index: events.length === 1 ? 0 : -1,
+        reason: `PostgreSQL refused its data (SQLSTATE ${sqlState}: ${said})${which}`
+      })
+    }
 
     // The statements that run on every command and every page are written out rather than
     // built with the sql template: each runs as is, with nothing to compile per call (the schema
@@ -234,13 +295,15 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       // The outcome is read in the step that runs the statement. A unique violation means a
       // concurrent append recorded one of these event ids first; once it has committed, trying
       // again tells a repeat from a duplicate.
-      const attempt = (retries: number): Effect.Effect<EventStore.AppendResult, AppendFailure | EventStore.EventStoreUnavailable> =>
+      const attempt = (
+        retries: number
+      ): Effect.Effect<EventStore.AppendResult, AppendFailure | EventStore.InvalidEvent | EventStore.EventStoreUnavailable> =>
         callAppend(streamId, events, expected, (error, rows: ReadonlyArray<AppendRow>) =>
           error === undefined
             ? toAppendResult(streamId, expected, rows[0])
             : retries > 0 && isUniqueViolation(error)
             ? attempt(retries - 1)
-            : Effect.fail(unavailable("append")(error)), span)
+            : Effect.fail(appendFailure(streamId, events, error)), span)
       return attempt(2)
     }
 
@@ -268,9 +331,8 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       // As in appendAlone: a concurrent append of the same ids; the whole transaction runs again.
       const retried = Effect.catchIf(attempt, isUniqueSqlError, () => Effect.catchIf(attempt, isUniqueSqlError, () => attempt))
       return retried.pipe(
-        // @effect/sql dies when COMMIT fails (a lost connection): the store failing, not a bug.
-        Effect.catchSomeDefect((defect) => defect instanceof SqlError ? Option.some(Effect.fail(defect)) : Option.none()),
-        Effect.mapError((error) => error instanceof SqlError ? unavailable("append")(error) : error),
+        Effect.catchSomeDefect(sqlErrorDefectAsFailure),
+        Effect.mapError((error) => error instanceof SqlError ? appendFailure(streamId, events, error) : error),
         Effect.flatMap(([row]) => toAppendResult(streamId, expected, row))
       )
     }
@@ -461,7 +523,46 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       )
     }
 
-    return { append, readStream, readStreamBatch, readStreamPayloads, readAll, subscribe, streamVersion, locate, head, countAfter }
+    // Committed events at or above the xmin bound are what `readAfter` may not pass yet; the
+    // session whose transaction id is the bound holds them (none found: a prepared transaction,
+    // or one that ended meanwhile). Times are the server's, so a skewed client clock cannot
+    // make delivery look held back, or not.
+    const heldBack: EventStore.Backend["heldBack"] = (filter) => {
+      const categories = filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`
+      const types = filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`
+      return sql<HeldBackRow>`
+        SELECT bound.xmin::text AS transaction_id, held.events::text AS events,
+               floor(extract(epoch FROM held.since) * 1000)::bigint::text AS since_ms,
+               greatest(0, floor(extract(epoch FROM clock_timestamp() - held.since) * 1000))::bigint::text AS held_ms,
+               blocker.pid::text AS pid, blocker.application_name, blocker.usename::text AS usename,
+               blocker.datname::text AS datname, blocker.state,
+               floor(extract(epoch FROM blocker.xact_start) * 1000)::bigint::text AS xact_start_ms
+          FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) AS bound
+         CROSS JOIN LATERAL (
+               SELECT count(*) AS events, min(recorded_at) AS since FROM ${s}.events
+                WHERE transaction_id >= bound.xmin ${categories} ${types}) AS held
+          LEFT JOIN LATERAL (
+               SELECT pid, application_name, usename, datname, state, xact_start FROM pg_stat_activity
+                WHERE backend_xid = bound.xmin::xid ORDER BY leader_pid IS NOT NULL, pid LIMIT 1) AS blocker ON true
+         WHERE held.events > 0`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), heldBackOf)),
+        Effect.mapError(unavailable("heldBack"))
+      )
+    }
+
+    return {
+      append,
+      readStream,
+      readStreamBatch,
+      readStreamPayloads,
+      readAll,
+      subscribe,
+      streamVersion,
+      locate,
+      head,
+      countAfter,
+      heldBack
+    }
   })
 
 /**
@@ -476,7 +577,7 @@ export const make = <const Inline extends ReadonlyArray<Projection.Any> = readon
   EventStore.EventStoreShape,
   MakeError,
   PgClient.PgClient | SqlClient.SqlClient | Projection.Context<Inline[number]> | Scope.Scope
-> => Effect.map(makeBackend(options), EventStore.make)
+> => Effect.map(makeBackend(options), (backend) => EventStore.make(backend, options))
 
 /**
  * A layer providing the Postgres `EventStore`, over the `PgClient` in the context. With `inline`

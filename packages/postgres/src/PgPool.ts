@@ -9,6 +9,9 @@
  * connection, as before. `PgStore.layerFromUrl` provides it; a `PgClient` built elsewhere works
  * the same without it.
  *
+ * A statement interrupted on this pool, on either path, is canceled with PostgreSQL's cancel
+ * request on a connection of its own: cancelling never waits for a free pooled connection.
+ *
  * @since 0.1.0
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -16,6 +19,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Duration, Effect, Layer } from "effect"
 import pg from "pg"
+import { cancelOutsideThePool } from "./internal/cancelRequest.js"
 
 /**
  * The pool the context's `PgClient` runs on. Provide it only for that very pool: outside a
@@ -64,6 +68,8 @@ export const layer = (options: Options): Layer.Layer<PgPool | PgClient.PgClient 
         })
         // An idle connection that breaks is dropped by the pool; the next query opens another.
         pool.on("error", () => undefined)
+        // An interrupted statement is canceled without waiting for a pooled connection.
+        cancelOutsideThePool(pool, Duration.toMillis(connectTimeout))
         return pool
       }),
       (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("1 second"))

@@ -14,12 +14,13 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { SqlError } from "@effect/sql/SqlError"
+import type { SqlError } from "@effect/sql/SqlError"
 import { ProjectionStore } from "@facta/core"
 import type { Duration } from "effect"
 import { Duration as Durations, Effect, Layer, Option } from "effect"
 import { castColumns, eventColumnCount, eventReader } from "./internal/eventRow.js"
 import { dateOfMillis, epochMillis } from "./internal/textColumns.js"
+import { sqlErrorDefectAsFailure } from "./internal/sqlState.js"
 import * as PgSchema from "./PgSchema.js"
 
 /** The columns of a parked event, as text: the event's, then these (see `toParked`). */
@@ -102,10 +103,7 @@ export const make = (
       isGuardFailure: (error: unknown) => error is G
     ): Effect.Effect<A, E | G | ProjectionStore.ProjectionStoreUnavailable, R> =>
       sql.withTransaction(Effect.zipRight(guard, Effect.mapError(effect, (error) => new Passthrough(error)))).pipe(
-        // @effect/sql dies when COMMIT or ROLLBACK fails: that is the store failing, not a bug.
-        Effect.catchSomeDefect((defect) =>
-          defect instanceof SqlError ? Option.some(Effect.fail(defect)) : Option.none()
-        ),
+        Effect.catchSomeDefect(sqlErrorDefectAsFailure),
         Effect.mapError((error): E | G | ProjectionStore.ProjectionStoreUnavailable =>
           error instanceof Passthrough
             ? (error as Passthrough<E>).error

@@ -219,8 +219,30 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
     const s = sql(schema.name)
     yield* sql`ALTER FUNCTION ${s}.append_events(text, text, bigint, uuid[], text[], integer[], jsonb[], jsonb[], text) SET jit = off`
     yield* sql`ALTER FUNCTION ${s}.repeat_outcome(text, text, bigint, uuid[]) SET jit = off`
+  }),
+  // An append waits for its stream's row lock at most `appendLockTimeout` (a holder that never
+  // lets go would otherwise keep it, and its pooled connection, forever), and a duplicate id is
+  // reported with the stream of the id the decision is about (see firstRecordedRepeatOutcome).
+  "7_append_lock_timeout_and_duplicate_stream": Effect.gen(function*() {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const s = sql(schema.name)
+    yield* sql`ALTER FUNCTION ${s}.append_events(text, text, bigint, uuid[], text[], integer[], jsonb[], jsonb[], text) SET lock_timeout = ${
+      sql.literal(`'${appendLockTimeout}'`)
+    }`
+    yield* sql.unsafe(AppendFunctions.firstRecordedRepeatOutcome(schema.name))
   })
 })
+
+/**
+ * How long an append waits for a lock (its stream's row, mostly) before it fails, as migration 7
+ * sets it on `append_events`: `5s`. The append then fails with `EventStoreUnavailable` whose
+ * cause has SQLSTATE `55P03` and which wrote nothing. An operator can change it per schema with
+ * `ALTER FUNCTION <schema>.append_events(text, text, bigint, uuid[], text[], integer[], jsonb[], jsonb[], text) SET lock_timeout = '…'`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const appendLockTimeout = "5s"
 
 /**
  * Creates the schema and runs pending migrations, once, even when several processes start at

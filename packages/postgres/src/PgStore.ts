@@ -196,6 +196,10 @@ export interface ConfigOptions {
   readonly readBatchSize?: number
   /** See `PgEventStore.Options.preparedStatements` (default `true`). */
   readonly preparedStatements?: boolean
+  /** The most bytes of JSON an event's payload or metadata may take (see `EventStore.PayloadLimits`; default 1 MiB). */
+  readonly maxPayloadBytes?: number
+  /** How deeply a payload or metadata may nest (see `EventStore.PayloadLimits`; default 64). */
+  readonly maxDepth?: number
   /** The most connections the pool opens (default 16). */
   readonly maxConnections?: number
   /** How long connecting may take, first connection included (default 5 seconds). */

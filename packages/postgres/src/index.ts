@@ -24,3 +24,6 @@ export * as PgSnapshotStore from "./PgSnapshotStore.js"
 
 /** @since 0.1.0 */
 export * as PgStore from "./PgStore.js"
+
+/** @since 0.1.0 */
+export * as PgTransaction from "./PgTransaction.js"

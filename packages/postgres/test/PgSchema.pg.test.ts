@@ -60,7 +60,8 @@ describe("PgSchema migrations", () => {
         [3, "create_projection_leases_and_dead_letters"],
         [4, "leaner_append_events"],
         [5, "listeners_and_index_plans"],
-        [6, "append_without_jit"]
+        [6, "append_without_jit"],
+        [7, "append_lock_timeout_and_duplicate_stream"]
       ]])
       expect(results.filter((result) => result.length === 0)).toHaveLength(3)
       expect(yield* recordedMigrations(schema.name)).toEqual([
@@ -69,7 +70,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 3, copies: "1" },
         { migration_id: 4, copies: "1" },
         { migration_id: 5, copies: "1" },
-        { migration_id: 6, copies: "1" }
+        { migration_id: 6, copies: "1" },
+        { migration_id: 7, copies: "1" }
       ])
 
       // Migrating again is a no-op that leaves data in place.
@@ -84,7 +86,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 3, copies: "1" },
         { migration_id: 4, copies: "1" },
         { migration_id: 5, copies: "1" },
-        { migration_id: 6, copies: "1" }
+        { migration_id: 6, copies: "1" },
+        { migration_id: 7, copies: "1" }
       ])
       const raw = yield* connect()
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
@@ -96,6 +99,17 @@ describe("PgSchema migrations", () => {
       )
       expect(functions.map((f) => f.proname)).toContain("append_events")
       expect(functions.filter((f) => f.copies !== 1)).toEqual([])
+      // Every setting the migrations gave the append functions, migration 7's repeat_outcome included.
+      const settings = yield* query<{ readonly proname: string; readonly proconfig: ReadonlyArray<string> | null }>(
+        raw,
+        `SELECT proname, proconfig FROM pg_proc
+          WHERE pronamespace = $1::regnamespace AND proname IN ('append_events', 'repeat_outcome') ORDER BY proname`,
+        [schema.name]
+      )
+      expect(settings.map((f) => [f.proname, [...(f.proconfig ?? [])].sort()])).toEqual([
+        ["append_events", ["enable_seqscan=off", "jit=off", `lock_timeout=${PgSchema.appendLockTimeout}`]],
+        ["repeat_outcome", ["enable_seqscan=off", "jit=off"]]
+      ])
     }))
 
   it.scoped("a schema released at migration 2 upgrades to the projection tables and keeps its data", () =>
@@ -120,7 +134,8 @@ describe("PgSchema migrations", () => {
         [3, "create_projection_leases_and_dead_letters"],
         [4, "leaner_append_events"],
         [5, "listeners_and_index_plans"],
-        [6, "append_without_jit"]
+        [6, "append_without_jit"],
+        [7, "append_lock_timeout_and_duplicate_stream"]
       ])
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
       const columns = yield* query<{ readonly table_name: string; readonly column_name: string; readonly data_type: string }>(
@@ -183,7 +198,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 3, copies: "1" },
         { migration_id: 4, copies: "1" },
         { migration_id: 5, copies: "1" },
-        { migration_id: 6, copies: "1" }
+        { migration_id: 6, copies: "1" },
+        { migration_id: 7, copies: "1" }
       ])
     }))
 
@@ -221,7 +237,8 @@ describe("PgSchema migrations", () => {
         { migration_id: 3, copies: "1" },
         { migration_id: 4, copies: "1" },
         { migration_id: 5, copies: "1" },
-        { migration_id: 6, copies: "1" }
+        { migration_id: 6, copies: "1" },
+        { migration_id: 7, copies: "1" }
       ])
       const append = (streamId: string, events: ReadonlyArray<ReturnType<typeof event>>, expected: ExpectedVersion.ExpectedVersion) =>
         Effect.provide(Effect.either(EventStore.append(streamId, events, expected)), after)

@@ -29,8 +29,8 @@ import { plainError, render, tagOf } from "./internal/describe.js"
 export type ErrorTag<Err> = Err extends { readonly _tag: infer Tag extends string } ? Tag : never
 
 /**
- * What `thenFails` accepts: the expected domain error (compared field by field), its `_tag`,
- * or a predicate on it.
+ * What `thenFails` accepts: the expected domain error (compared field by field, `message` and
+ * `cause` included), its `_tag`, or a predicate on it.
  *
  * @since 0.1.0
  * @category models
@@ -248,9 +248,8 @@ const makeWhen = <C, S, E, Err, R>(
             assert.fail(`${context()}\nthe domain error does not satisfy the expectation: ${render(plainError(error))}`)
           }
         } else {
-          expect(plainError(error), `${context()}\ndecide failed with another domain error than expected`).toEqual(
-            plainError(expected)
-          )
+          expect(comparableError(error, expected), `${context()}\ndecide failed with another domain error than expected`)
+            .toEqual(comparableError(expected, error))
         }
       }))
 
@@ -265,5 +264,21 @@ const describeExpectedFailure = (expected: unknown): string =>
     : typeof expected === "function"
     ? "a domain error satisfying the predicate"
     : render(plainError(expected))
+
+/**
+ * A domain error's tag and fields, plus its `message` and `cause` when either error has one:
+ * Effect's error classes hide those two from key enumeration, so `plainError` alone misses them.
+ */
+const comparableError = (error: unknown, other: unknown): unknown => {
+  const plain = plainError(error)
+  if (typeof plain !== "object" || plain === null || typeof error !== "object" || error === null) return plain
+  const hidden = (value: unknown, key: "message" | "cause"): unknown =>
+    typeof value === "object" && value !== null && key in value ? (value as Record<string, unknown>)[key] : undefined
+  const fields: Record<string, unknown> = { ...plain }
+  const message = hidden(error, "message")
+  if ((message !== undefined && message !== "") || (hidden(other, "message") ?? "") !== "") fields.message = message
+  if (hidden(error, "cause") !== undefined || hidden(other, "cause") !== undefined) fields.cause = hidden(error, "cause")
+  return fields
+}
 
 const errorMessage = (error: unknown): string => error instanceof Error ? error.message : String(error)

@@ -20,10 +20,11 @@ import { expectedVersionCases } from "./internal/eventStoreConformance/expectedV
 import type { Settings, Suite } from "./internal/eventStoreConformance/fixtures.js"
 import { headCases } from "./internal/eventStoreConformance/head.js"
 import { idempotencyCases } from "./internal/eventStoreConformance/idempotency.js"
-import { readAllCases } from "./internal/eventStoreConformance/readAll.js"
+import { payloadCases } from "./internal/eventStoreConformance/payloads.js"
+import { readAllCases, readAllPagingCases } from "./internal/eventStoreConformance/readAll.js"
 import { readStreamCases } from "./internal/eventStoreConformance/readStream.js"
 import { streamIdCases } from "./internal/eventStoreConformance/streamIds.js"
-import { subscribeCases } from "./internal/eventStoreConformance/subscribe.js"
+import { subscribeBatchCases, subscribeCases } from "./internal/eventStoreConformance/subscribe.js"
 
 /**
  * Tuning for a store. The defaults are the contract; lower them only to keep a slow store's
@@ -37,7 +38,10 @@ export interface Options {
   readonly raceRounds?: number
   /** Writers racing in each round (default 16). */
   readonly raceFibers?: number
-  /** Events in the large-stream read (default 2,500). */
+  /**
+   * Events in the large-stream read and in the reads across several of the store's internal
+   * pages (default 2,500; keep it above the store's page size).
+   */
   readonly largeStreamEvents?: number
   /** How long a subscription may wait for an expected event before its case fails (default 10 s). */
   readonly waitTimeout?: Duration.DurationInput
@@ -83,11 +87,14 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
     envelopeCases(suite)
     expectedVersionCases(suite)
     appendCases(suite)
+    payloadCases(suite)
     idempotencyCases(suite)
     readStreamCases(suite)
     readAllCases(suite)
+    readAllPagingCases(suite)
     headCases(suite)
     subscribeCases(suite)
+    subscribeBatchCases(suite)
     catalogCases(suite)
     concurrencyCases(suite)
   })

@@ -2,12 +2,16 @@
  * Property laws every aggregate should obey, checked with fast-check over histories that its
  * own decider produces from random commands:
  *
- * - `replayIsDeterministic`: folding the same events twice gives equal states;
+ * - `replayIsDeterministic`: folding the same events twice, the second time with the clock moved
+ *   (`Date`), gives equal states;
  * - `snapshotRestoresState`: a snapshot taken after any prefix of the history (encoded with the
  *   aggregate's snapshot schema, through JSON text, decoded), plus the rest of the events,
  *   gives the state a full replay gives;
- * - `eventsRoundTrip`: every decided event encodes with the catalog, survives JSON, decodes
- *   back to an equal event and re-encodes to the same JSON;
+ * - `eventsRoundTrip`: every decided event, and random events of every catalog type, encode with
+ *   the catalog, survive JSON, decode back to equal events and re-encode to the same JSON;
+ * - `oldVersionsUpcast`: random payloads of every older schema version of an event type, stored
+ *   as that version, decode through the upcasters to valid current events that `evolve` takes
+ *   (checked when the catalog has a type with more than one version);
  * - `evolveIsTotal`: over random events from the catalog's schema (not only decided ones),
  *   `evolve` never throws and replay is deterministic.
  *
@@ -37,7 +41,7 @@ import { fingerprint, render } from "./internal/describe.js"
  * @since 0.1.0
  * @category models
  */
-export type Law = "replayIsDeterministic" | "snapshotRestoresState" | "eventsRoundTrip" | "evolveIsTotal"
+export type Law = "replayIsDeterministic" | "snapshotRestoresState" | "eventsRoundTrip" | "evolveIsTotal" | "oldVersionsUpcast"
 
 /**
  * A law did not hold. `report` is fast-check's account of the failure: the shrunk
@@ -108,6 +112,30 @@ export interface EventOptions<E> extends RunOptions {
   /** Random events; default `Arbitrary.make(aggregate.catalog.schema)`. */
   readonly events?: FastCheck.Arbitrary<E>
   /** The most events in one random history. Default 20. */
+  readonly maxEvents?: number
+}
+
+/**
+ * Options of `oldVersionsUpcast`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UpcastOptions extends RunOptions {
+  /** The most old events in one random history. Default 20. */
+  readonly maxEvents?: number
+}
+
+/**
+ * Options of `eventsRoundTrip`: the decided histories, and random events of every catalog type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RoundTripOptions<C, E> extends HistoryOptions<C> {
+  /** Random events of every type; default `Arbitrary.make(aggregate.catalog.schema)`. */
+  readonly events?: FastCheck.Arbitrary<E>
+  /** The most random events in one case. Default 20. */
   readonly maxEvents?: number
 }
 
@@ -202,7 +230,8 @@ export const history = <C, S, E, Err, R>(
 /**
  * Folding the same decided events twice gives equal states, and leaves the initial state and
  * the first fold's result as they were: `evolve` is deterministic and never mutates a state it
- * is given.
+ * is given. The second fold runs with `Date.now()` and `new Date()` a year and some hours,
+ * minutes, seconds and milliseconds ahead, so an `evolve` that reads the clock fails every run.
  *
  * @since 0.1.0
  * @category laws
@@ -245,21 +274,80 @@ export const snapshotRestoresState = <C, S, E extends { readonly _tag: string },
 }
 
 /**
- * Every event the decider produces encodes with the catalog (`EventCatalog.encode`), survives
- * `JSON.stringify`/`JSON.parse`, decodes back through `EventCatalog.decode` (in a
- * `RecordedEvent` envelope) to an equal event, and re-encodes to the same JSON text, type and
- * schema version.
+ * Every event the decider produces, and random events of every type of the catalog
+ * (`Arbitrary.make(aggregate.catalog.schema)` unless `options.events` is given), encodes with
+ * the catalog (`EventCatalog.encode`), survives `JSON.stringify`/`JSON.parse`, decodes back
+ * through `EventCatalog.decode` (in a `RecordedEvent` envelope) to an equal event, and
+ * re-encodes to the same JSON text, type and schema version. A random event whose encoded
+ * payload JSON does not carry exactly (`NaN`, `-0`, an `undefined` field) is left out: the
+ * store refuses to append it.
  *
  * @since 0.1.0
  * @category laws
  */
 export const eventsRoundTrip = <C, S, E extends { readonly _tag: string }, Err, R>(
   aggregate: Aggregate.Aggregate<C, S, E, Err, R>,
-  options: HistoryOptions<C>
+  options: RoundTripOptions<C, E>
 ): Effect.Effect<void, LawViolation, R> =>
-  historyLaw("eventsRoundTrip", aggregate, options, (generated) => {
-    assertEventsRoundTrip(aggregate, generated.events)
-  })
+  Effect.zipRight(
+    historyLaw("eventsRoundTrip", aggregate, options, (generated) => {
+      assertEventsRoundTrip(aggregate, generated.events, "decided")
+    }),
+    runProperty(
+      "eventsRoundTrip",
+      aggregate.category,
+      FastCheck.property(
+        FastCheck.array(options.events ?? Arbitrary.make(aggregate.catalog.schema), {
+          maxLength: options.maxEvents ?? 20,
+          size: "max"
+        }),
+        (generated) => {
+          const encode = EventCatalog.encode(aggregate.catalog)
+          assertEventsRoundTrip(aggregate, generated.filter((event) => storable(encode(event))), "random")
+        }
+      ),
+      options
+    )
+  )
+
+/**
+ * Random payloads of every older schema version of every event type (`Arbitrary.make` of the
+ * version's own schema, encoded with it, without `_tag`, through JSON, stored with that schema
+ * version) decode through the catalog's upcasters to events of the current schema, which
+ * encode with the catalog, and which `evolve` folds (in any order) without throwing and
+ * deterministically. It catches an upcaster that throws, builds an invalid event or one that
+ * `evolve` cannot take. A payload JSON does not carry exactly is left out, as in
+ * `eventsRoundTrip`. An aggregate whose event types all have one version has nothing to check.
+ *
+ * @since 0.1.0
+ * @category laws
+ */
+export const oldVersionsUpcast = <C, S, E extends { readonly _tag: string }, Err, R>(
+  aggregate: Aggregate.Aggregate<C, S, E, Err, R>,
+  options: UpcastOptions = {}
+): Effect.Effect<void, LawViolation> => {
+  const latest = new Map<string, number>()
+  const all = EventCatalog.storedVersions(aggregate.catalog)
+  for (const version of all) latest.set(version.type, Math.max(latest.get(version.type) ?? 0, version.schemaVersion))
+  const old = all.filter((version) => version.schemaVersion < (latest.get(version.type) ?? 0))
+  if (old.length === 0) return Effect.void
+  const stored = FastCheck.oneof(
+    ...old.map((version) =>
+      Arbitrary.make(version.schema as Schema.Schema<unknown, unknown, never>).map((value) => ({ version, value }))
+    )
+  )
+  const property = FastCheck.property(
+    FastCheck.array(stored, { maxLength: options.maxEvents ?? 20, size: "max" }),
+    (generated) => {
+      const upcast = generated.flatMap(({ value, version }, index) => {
+        const decoded = decodeOldVersion(aggregate, version, value, index)
+        return decoded === undefined ? [] : [decoded]
+      })
+      assertDeterministicReplay(aggregate.decider, upcast)
+    }
+  )
+  return runProperty("oldVersionsUpcast", aggregate.category, property, options)
+}
 
 /**
  * Over random events of the catalog's schema (`Arbitrary.make(aggregate.catalog.schema)` unless
@@ -287,8 +375,9 @@ export const evolveIsTotal = <C, S, E extends { readonly _tag: string }, Err, R>
 
 /**
  * Checks every law that applies to the aggregate, one after the other, and returns the ones it
- * checked; `snapshotRestoresState` is skipped when the aggregate has no snapshot policy. Fails
- * with the first `LawViolation`.
+ * checked; `snapshotRestoresState` is skipped when the aggregate has no snapshot policy, and
+ * `oldVersionsUpcast` when no event type has an older version. Fails with the first
+ * `LawViolation`.
  *
  * @example
  * import { Arbitrary } from "effect"
@@ -315,6 +404,10 @@ export const check = <C, S, E extends { readonly _tag: string }, Err, R>(
     checked.push("eventsRoundTrip")
     yield* evolveIsTotal(aggregate, options)
     checked.push("evolveIsTotal")
+    if (EventCatalog.storedVersions(aggregate.catalog).some((version) => version.schemaVersion > 1)) {
+      yield* oldVersionsUpcast(aggregate, options)
+      checked.push("oldVersionsUpcast")
+    }
     return checked
   })
 
@@ -405,16 +498,41 @@ const replayOrThrow = <S, E>(decider: Folder<S, E>, events: ReadonlyArray<E>, at
   return state
 }
 
+/** A year and some hours, minutes, seconds and milliseconds: moves every field of a date. */
+const clockShift = (366 * 24 * 60 * 60 + 3 * 60 * 60 + 7 * 60 + 11) * 1_000 + 13
+
+/**
+ * Runs `f` (synchronous, so nothing else runs meanwhile) with `Date.now()` and `new Date()`
+ * shifted by {@link clockShift}: an `evolve` that reads the clock gives another state.
+ */
+const withClockMoved = <A>(f: () => A): A => {
+  const RealDate = globalThis.Date
+  const now = () => RealDate.now() + clockShift
+  const Shifted = function(this: unknown, ...args: Array<unknown>) {
+    if (new.target === undefined) return new RealDate(now()).toString()
+    return Reflect.construct(RealDate, args.length === 0 ? [now()] : args, new.target)
+  } as unknown as DateConstructor
+  Object.setPrototypeOf(Shifted, RealDate)
+  Object.defineProperty(Shifted, "prototype", { value: RealDate.prototype })
+  Object.defineProperty(Shifted, "now", { value: now })
+  globalThis.Date = Shifted
+  try {
+    return f()
+  } finally {
+    globalThis.Date = RealDate
+  }
+}
+
 const assertDeterministicReplay = <S, E>(decider: Folder<S, E>, events: ReadonlyArray<E>): void => {
   const initialBefore = fingerprint(decider.initialState)
   const first = replayOrThrow(decider, events, "first replay")
   const firstBefore = fingerprint(first)
-  const second = replayOrThrow(decider, events, "second replay")
+  const second = withClockMoved(() => replayOrThrow(decider, events, "second replay, with the clock moved"))
   if (!sameState(first, second)) {
     throw broken(
-      `replaying the same ${count(events)} twice gave different states\nevents: ${render(events)}\nfirst:  ${
-        render(first)
-      }\nsecond: ${render(second)}`
+      `replaying the same ${count(events)} twice gave different states (the second time with the clock a year ahead: does evolve read it?)\nevents: ${
+        render(events)
+      }\nfirst:  ${render(first)}\nsecond: ${render(second)}`
     )
   }
   // Two replays that mutate the same shared object look equal; what they did to it does not.
@@ -467,15 +585,68 @@ const assertSnapshotsRestore = <S, E>(
   }
 }
 
+/** Whether an encoded event's payload reads back from JSON exactly as it is (no NaN, -0, undefined, Date…). */
+const storable = (encoded: Either.Either<EventCatalog.EncodedEvent, unknown>): boolean => {
+  if (Either.isLeft(encoded)) return true // the round trip reports it
+  try {
+    const text = JSON.stringify(encoded.right.data)
+    return text !== undefined && isDeepStrictEqual(JSON.parse(text), encoded.right.data)
+  } catch {
+    return true
+  }
+}
+
+/** A generated value of an old version, stored as that version and decoded with the catalog; `undefined` when JSON cannot carry it. */
+const decodeOldVersion = <C, S, E extends { readonly _tag: string }, Err, R>(
+  aggregate: Aggregate.Aggregate<C, S, E, Err, R>,
+  version: EventCatalog.StoredVersion,
+  value: unknown,
+  index: number
+): E | undefined => {
+  const where = `${version.type} v${version.schemaVersion} ${render(value)}`
+  const encoded = Schema.encodeUnknownEither(version.schema as Schema.Schema<unknown, unknown, never>)(value)
+  if (Either.isLeft(encoded)) throw broken(`${where} does not encode with its own schema:\n${encoded.left.message}`)
+  const data = typeof encoded.right === "object" && encoded.right !== null && !Array.isArray(encoded.right)
+    ? Object.fromEntries(Object.entries(encoded.right).filter(([key]) => key !== "_tag"))
+    : encoded.right
+  const text = JSON.stringify(data)
+  if (text === undefined || !isDeepStrictEqual(JSON.parse(text), data)) return undefined
+  const decoded = EventCatalog.decode(aggregate.catalog)({
+    eventId: "00000000-0000-4000-8000-000000000000",
+    streamId: StreamId.unsafeMake(`${aggregate.category}-laws`),
+    streamVersion: index + 1,
+    globalPosition: BigInt(index + 1),
+    transactionId: BigInt(index + 1),
+    type: version.type,
+    schemaVersion: version.schemaVersion,
+    data: JSON.parse(text),
+    metadata: {},
+    recordedAt: new Date(0)
+  })
+  if (Either.isLeft(decoded)) {
+    throw broken(`${where}, stored as ${text}, does not decode through the upcasters:\n${decoded.left.message}`)
+  }
+  const event = decoded.right.data
+  if (!Schema.is(aggregate.catalog.schema)(event)) {
+    throw broken(`${where}, stored as ${text}, upcasts to ${render(event)}, which is not a valid current event`)
+  }
+  const again = EventCatalog.encode(aggregate.catalog)(event)
+  if (Either.isLeft(again)) {
+    throw broken(`${where}, stored as ${text}, upcasts to ${render(event)}, which does not encode:\n${again.left.message}`)
+  }
+  return event
+}
+
 const assertEventsRoundTrip = <C, S, E extends { readonly _tag: string }, Err, R>(
   aggregate: Aggregate.Aggregate<C, S, E, Err, R>,
-  events: ReadonlyArray<E>
+  events: ReadonlyArray<E>,
+  kind: "decided" | "random"
 ): void => {
   const encode = EventCatalog.encode(aggregate.catalog)
   const decode = EventCatalog.decode(aggregate.catalog)
   const streamId = StreamId.unsafeMake(`${aggregate.category}-laws`)
   events.forEach((event, index) => {
-    const where = `the decided event #${index + 1} ${render(event)}`
+    const where = `the ${kind} event #${index + 1} ${render(event)}`
     const encoded = encode(event)
     if (Either.isLeft(encoded)) throw broken(`${where} does not encode with the catalog:\n${encoded.left.message}`)
     const text = jsonText(encoded.right.data, `${where}, encoded,`)

@@ -18,6 +18,13 @@ import type { Counted, Row, SuiteSettings } from "./internal/projectionConforman
 import { makeFixture } from "./internal/projectionConformance/fixtures.js"
 import { failureCases } from "./internal/projectionConformance/failures.js"
 import { leaseCases } from "./internal/projectionConformance/leases.js"
+import {
+  leaseRenewalCases,
+  parkedOrderCases,
+  parkingCases,
+  rebuildParkedCases
+} from "./internal/projectionConformance/integrity.js"
+import { clockSkewCases } from "./internal/projectionConformance/clocks.js"
 
 /**
  * A row of the suite's read model: one per handled event.
@@ -226,5 +233,10 @@ export const run = <R, E>(
 
     failureCases(test)
     leaseCases(test)
+    parkingCases(test)
+    rebuildParkedCases(test)
+    parkedOrderCases(test)
+    leaseRenewalCases(test)
+    clockSkewCases(test)
   })
 }

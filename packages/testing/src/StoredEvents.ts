@@ -56,7 +56,7 @@ export const toNewEvent = (event: StoredEvent): RecordedEvent.NewEvent => ({
 /**
  * Appends `events` to `streamId` through the `EventStore` in the context, in their stored form
  * (see {@link StoredEvent}), expecting `expected` (default: any version). The store validates
- * them as it validates every append: a payload that is not JSON fails with `InvalidEvent`.
+ * them as it validates every append: a payload JSON cannot carry exactly fails with `InvalidEvent`.
  *
  * @since 0.1.0
  * @category appending

@@ -163,6 +163,25 @@ describe("DeciderSpec", () => {
         expect(byPredicate.message).toContain("the domain error does not satisfy the expectation: { _tag: 'DoorIsLocked', code: '1234' }")
       }))
 
+    it.effect("another message or cause than expected: both compared, though hidden from key enumeration", () =>
+      Effect.gen(function*() {
+        class Refused extends Data.TaggedError("Refused")<{ readonly message: string; readonly cause?: unknown }> {}
+        class Rejected extends Schema.TaggedError<Rejected>()("Rejected", { message: Schema.String, cause: Schema.Unknown }) {}
+        const refusing = (error: Refused | Rejected) =>
+          DeciderSpec.for(Decider.make({ initialState, evolve, decide: () => Effect.fail(error) })).when({ _tag: "Open" })
+        const refused = refusing(new Refused({ message: "the door is jammed", cause: "rust" }))
+        yield* refused.thenFails(new Refused({ message: "the door is jammed", cause: "rust" }))
+        const message = yield* failureOf(refused.thenFails(new Refused({ message: "the door is stuck", cause: "rust" })))
+        expect(message.message).toContain("decide failed with another domain error than expected")
+        expect(message.expected).toMatchObject({ message: "the door is stuck" })
+        yield* failureOf(refused.thenFails(new Refused({ message: "the door is jammed", cause: "ice" })))
+        yield* failureOf(refused.thenFails(new Refused({ message: "the door is jammed" })))
+        const rejected = refusing(new Rejected({ message: "no", cause: { code: 1 } }))
+        yield* rejected.thenFails(new Rejected({ message: "no", cause: { code: 1 } }))
+        yield* failureOf(rejected.thenFails(new Rejected({ message: "yes", cause: { code: 1 } })))
+        yield* failureOf(rejected.thenFails(new Rejected({ message: "no", cause: { code: 2 } })))
+      }))
+
     it.effect("nothing expected, but events", () =>
       Effect.gen(function*() {
         const error = yield* failureOf(spec.when({ _tag: "Open" }).thenNothing())

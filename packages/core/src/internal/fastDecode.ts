@@ -8,7 +8,7 @@ export type FastDecode = (input: unknown) => unknown
 
 /**
  * A property whose value the caller supplies unless the input has it: payloads are stored without
- * their `_tag`, and Schema decodes `Object.assign({ _tag }, payload)`.
+ * their `_tag`, and Schema decodes `{ _tag, ...payload }`.
  */
 export interface Injected {
   readonly name: string
@@ -202,7 +202,7 @@ type Check = (input: unknown) => unknown
 const isRecord = (input: unknown): input is Record<string, unknown> =>
   typeof input === "object" && input !== null && !Array.isArray(input)
 
-/** What `Object.assign({ [name]: value }, input)[name]` reads: the input's own enumerable value, or `value`. */
+/** What `{ [name]: value, ...input }[name]` reads: the input's own enumerable value, or `value`. */
 const injectedValue = (input: Record<string, unknown>, injected: Injected): unknown =>
   injected.name in input && Object.prototype.propertyIsEnumerable.call(input, injected.name)
     ? input[injected.name]

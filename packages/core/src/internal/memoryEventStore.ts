@@ -48,6 +48,8 @@ const toRecorded = (stored: StoredEvent): RecordedEvent => ({
 
 const readChunkSize = 1_000
 
+const notHeldBack = Effect.succeed(Option.none())
+
 type AppendFailure = ConcurrencyConflict | DuplicateEventId
 
 /**
@@ -296,5 +298,21 @@ export const makeMemoryBackend = (
       return count
     })
 
-  return { append, readStream, readStreamBatch, readStreamPayloads, readAll, subscribe, streamVersion, locate, head: headOf, countAfter }
+  // Appends record their events in log order in one synchronous step: nothing committed is ever
+  // out of a reader's reach.
+  const heldBack: Backend["heldBack"] = () => notHeldBack
+
+  return {
+    append,
+    readStream,
+    readStreamBatch,
+    readStreamPayloads,
+    readAll,
+    subscribe,
+    streamVersion,
+    locate,
+    head: headOf,
+    countAfter,
+    heldBack
+  }
 })

@@ -1,6 +1,8 @@
 import { Either } from "effect"
 import type { EventCatalog } from "../EventCatalog.js"
+import { prototypeKeyPath } from "./exactJson.js"
 import { invalid } from "./fastDecode.js"
+import { currentName, withTag } from "./storedPayload.js"
 
 type TypeCodec = NonNullable<ReturnType<EventCatalog<{ readonly _tag: string }>["codecs"]["get"]>>
 
@@ -35,7 +37,7 @@ const makePayloadDecoder = (
   const codecOf = (type: string): TypeCodec | undefined => {
     let codec = codecs.get(type)
     if (codec === undefined && !codecs.has(type)) {
-      codec = catalogCodecs.get(renames[type] ?? type)
+      codec = catalogCodecs.get(currentName(renames, type))
       codecs.set(type, codec)
     }
     return codec
@@ -46,8 +48,9 @@ const makePayloadDecoder = (
       return invalid
     }
     if (version.fast !== undefined) return version.fast(payload)
-    const input = version.encodedTag === undefined ? payload : Object.assign({ _tag: version.encodedTag }, payload)
-    const decoded = version.decode(input)
+    // Schema would make a "__proto__" key a prototype: the caller reports it (see decodeDataOrError).
+    if (prototypeKeyPath(payload, "data") !== undefined) return invalid
+    const decoded = version.decode(withTag(payload, version.encodedTag))
     return Either.isRight(decoded) ? decoded.right : invalid
   }
 }

@@ -420,3 +420,56 @@ BEGIN
   RETURN NEXT;
 END;
 $$`
+
+/**
+ * Migration 7's `repeat_outcome`: the decision follows the first of the appended ids that is
+ * recorded (in append order), as the in-memory store's does, and names that id's own stream.
+ * Migration 5's named the first recorded id but took the "other stream" from whichever recorded id
+ * was elsewhere, so `[Y, X]` to S2 (Y in S2, X in S1) said Y "is already recorded in stream S1".
+ * `SET` clauses replace the function's settings: `jit = off` (migration 6) is restated here.
+ */
+export const firstRecordedRepeatOutcome = (schema: string) => `
+CREATE OR REPLACE FUNCTION "${schema}".repeat_outcome(p_stream_id text, p_expected text, p_expected_version bigint, p_event_ids uuid[])
+RETURNS TABLE (outcome text, version bigint, last_position bigint, last_transaction_id text, detail text)
+LANGUAGE plpgsql
+SET enable_seqscan = off
+SET jit = off
+AS $$
+DECLARE
+  v_count integer := coalesce(array_length(p_event_ids, 1), 0);
+  r record;
+BEGIN
+  SELECT count(*) AS found,
+         bool_and(e.stream_id = p_stream_id) AS same_stream,
+         min(e.stream_version - i.ord) AS min_offset,
+         max(e.stream_version - i.ord) AS max_offset,
+         (array_agg(e.event_id::text ORDER BY i.ord))[1] AS first_id,
+         (array_agg(e.stream_id ORDER BY i.ord))[1] AS first_stream,
+         (array_agg(e.stream_version ORDER BY i.ord))[1] AS first_version,
+         (array_agg(e.global_position ORDER BY i.ord DESC))[1] AS last_global,
+         (array_agg(e.transaction_id::text ORDER BY i.ord DESC))[1] AS last_tx
+    INTO r
+    FROM unnest(p_event_ids) WITH ORDINALITY AS i(event_id, ord)
+    JOIN "${schema}".events e ON e.event_id = i.event_id;
+  IF r.found = 0 THEN
+    RETURN;
+  END IF;
+  IF r.first_stream <> p_stream_id THEN
+    RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0',
+      r.first_id || '|it is already recorded in stream ' || to_json(r.first_stream)::text;
+  ELSIF NOT r.same_stream OR r.found < v_count OR r.min_offset <> r.max_offset THEN
+    RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0',
+      r.first_id || '|it is already recorded at version ' || r.first_version
+        || ', but the append is not an exact repeat of the append that recorded it';
+  ELSIF "${schema}".version_satisfies(p_expected, p_expected_version, r.min_offset) THEN
+    RETURN QUERY SELECT 'repeat', r.min_offset + v_count, r.last_global, r.last_tx, NULL::text;
+  ELSE
+    RETURN QUERY SELECT 'duplicate', 0::bigint, 0::bigint, '0',
+      r.first_id || '|it is already recorded at version ' || r.first_version
+        || ', by an append made when the stream was at version ' || r.min_offset || ', which '
+        || CASE p_expected WHEN 'any' THEN 'any version' WHEN 'no_stream' THEN 'no stream'
+             WHEN 'stream_exists' THEN 'an existing stream' ELSE 'version ' || p_expected_version END
+        || ' does not match';
+  END IF;
+END;
+$$`

@@ -16,6 +16,7 @@ import type { Fiber, Tracer } from "effect"
 import { Cause, Context, Effect, FiberRef, Option, RuntimeFlags } from "effect"
 import pg from "pg"
 import { PgPool } from "../PgPool.js"
+import { sendCancelRequest } from "./cancelRequest.js"
 
 /**
  * What a statement's caller makes of its outcome: its rows, or the `SqlError` it failed with
@@ -188,11 +189,13 @@ interface Reading<Row> {
  *
  * Interruption: an interruptible fiber stops waiting at once (Effect resumes it with the
  * interruption, and ignores the resumption that comes later); a statement whose `fiber` was
- * interrupted before it got a connection is not sent. That is checked on the fiber rather than
- * with a canceler: `Effect.async` wraps a canceler in an interruption handler, six more steps
- * on every statement.
+ * interrupted before it got a connection is not sent, and one already sent is canceled on the
+ * server when the fiber ends (see `sendCancelRequest`), its connection kept until it has ended.
+ * That is watched on the fiber rather than with a canceler: `Effect.async` wraps a canceler in
+ * an interruption handler, six more steps on every statement.
  */
 const directQuery = (pool: pg.Pool, prepare: boolean) => {
+  const cancelTimeoutMillis = pool.options.connectionTimeoutMillis || 5_000
   // The event store's texts are few (one per statement and filter shape): each is named once.
   const names = new Map<string, string>()
   const nameOf = (text: string): string => {
@@ -226,10 +229,29 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
         let broken: unknown = undefined
         const onError = (cause: unknown) => void (broken = cause)
         client.on("error", onError)
+        let ended = false
+        let canceling = false
+        // The pool discards a connection released with an error.
+        const releaseClient = () => release(broken === undefined ? undefined : broken as Error)
+        // The fiber can only end before the statement if it was interrupted: cancel the
+        // statement on the server (a canceled statement rolls back), and keep the connection
+        // until both the statement and the cancel request are done, so that neither a late
+        // statement nor a late cancel reaches the connection's next user.
+        const onFiberExit = () => {
+          if (ended || canceling) return
+          canceling = true
+          sendCancelRequest(pool, client, cancelTimeoutMillis, (delivered) => {
+            canceling = false
+            if (!delivered) broken ??= new Error("Facta: the cancel request was not delivered")
+            if (ended) releaseClient()
+          })
+        }
+        fiber?.addObserver(onFiberExit)
         const finish = (error: unknown, rows: ReadonlyArray<Row>) => {
+          ended = true
           client.off("error", onError)
-          // The pool discards a connection released with an error.
-          release(broken === undefined ? undefined : broken as Error)
+          fiber?.removeObserver(onFiberExit)
+          if (!canceling) releaseClient()
           resume(
             error === undefined
               ? complete(undefined, rows)

@@ -101,6 +101,38 @@ export const idempotencyCases = ({ test }: Suite) =>
         expect(idsOf(yield* readStream(streamId))).toEqual([event.eventId])
       }))
 
+    test("a duplicate is decided on the batch's first recorded id, with that id's own stream and version", () =>
+      Effect.gen(function*() {
+        const [first, second] = [uniqueStream(), uniqueStream()]
+        const [x, y, a, b] = newEvents(4)
+        yield* EventStore.append(first, [x], ExpectedVersion.NoStream)
+        yield* EventStore.append(second, [y, a, b], ExpectedVersion.NoStream)
+        const before = yield* readStream(second)
+        const notExact = (version: number) =>
+          `it is already recorded at version ${version}, but the append is not an exact repeat of the append that recorded it`
+        const elsewhere = `it is already recorded in stream ${JSON.stringify(first)}`
+        const cases: ReadonlyArray<readonly [batch: ReadonlyArray<typeof x>, eventId: string, reason: string]> = [
+          // y is recorded here, x elsewhere: the decision is about y, recorded in this stream.
+          [[y, x], y.eventId, notExact(1)],
+          // x, recorded in another stream, comes first: the decision names x and that stream.
+          [[x, y], x.eventId, elsewhere],
+          // Only the second id is recorded, in another stream.
+          [[newEvent(), x], x.eventId, elsewhere],
+          // Recorded in this stream, at other positions than this batch would give them.
+          [[b, a], b.eventId, notExact(3)],
+          [[newEvent(), a], a.eventId, notExact(2)],
+          // A partial repeat: the recorded append and a new event.
+          [[y, a, b, newEvent()], y.eventId, notExact(1)]
+        ]
+        for (const [batch, eventId, reason] of cases) {
+          const duplicate = yield* expectFailure(EventStore.append(second, batch, ExpectedVersion.Any), "DuplicateEventId")
+          expect({ streamId: duplicate.streamId, eventId: duplicate.eventId, reason: duplicate.reason })
+            .toEqual({ streamId: second, eventId, reason })
+        }
+        expect(yield* readStream(second)).toEqual(before)
+        expect(idsOf(yield* readStream(first))).toEqual([x.eventId])
+      }))
+
     test("the same id twice in one batch fails with DuplicateEventId and writes nothing", () =>
       Effect.gen(function*() {
         const streamId = uniqueStream()

@@ -175,3 +175,31 @@ export const readAllCases = ({ test }: Suite) =>
         expect(yield* read({ categories: [away], types: [moved] })).toEqual([])
       }))
   })
+
+/**
+ * Stores read the log in pages of their own (1,000 events by default on the in-memory and
+ * PostgreSQL stores): `largeStreamEvents` spans several, so a page boundary that skips or
+ * repeats an event shows.
+ */
+export const readAllPagingCases = ({ settings, test }: Suite) =>
+  describe("readAll across the store's internal pages", () => {
+    test(`reads ${settings.largeStreamEvents} events, filtered, unfiltered and limited, without gaps or repeats`, () =>
+      Effect.gen(function*() {
+        const category = uniqueCategory()
+        const marker = yield* EventStore.append(streamIn(category), newEvents(1), ExpectedVersion.NoStream)
+        const total = settings.largeStreamEvents
+        const ids = yield* appendRoundRobin(category, 4, range(1, Math.ceil(total / 250)).map(() => 250))
+        const filtered = yield* readCategory(category, { after: marker.position })
+        expect(filtered.length).toBe(ids.length)
+        expect(idsOf(filtered)).toEqual(ids)
+        expectLogOrder(filtered)
+        const unfiltered = yield* collect(EventStore.readAll({ after: marker.position }))
+        expect(idsOf(unfiltered.filter((event) => StreamId.category(event.streamId) === category))).toEqual(ids)
+        expect(new Set(idsOf(unfiltered)).size).toBe(unfiltered.length)
+        const limit = ids.length - 7
+        expect(idsOf(yield* readCategory(category, { after: marker.position, limit }))).toEqual(ids.slice(0, limit))
+        // Resuming in the middle of what would be a page.
+        const middle = Position.of(filtered[1_234 % filtered.length])
+        expect(idsOf(yield* readCategory(category, { after: middle }))).toEqual(ids.slice((1_234 % ids.length) + 1))
+      }))
+  })

@@ -101,6 +101,32 @@ export const readStreamCases = ({ settings, test }: Suite) => {
       }))
   })
 
+  describe("readStreamBatch", () => {
+    const batch = (streamId: string, options?: { readonly from?: number; readonly to?: number; readonly limit?: number }) =>
+      Effect.flatMap(EventStore.EventStore, (store) => store.readStreamBatch(streamId, options))
+
+    test("reads one page forwards, bounded by from and to (inclusive) and limit, as readStream does", () =>
+      Effect.gen(function*() {
+        const streamId = uniqueStream()
+        yield* seed(streamId, 10)
+        const page = (options: { readonly from?: number; readonly to?: number; readonly limit?: number }) =>
+          Effect.map(batch(streamId, options), versionsOf)
+        expect(yield* page({})).toEqual(range(1, 10))
+        expect(yield* page({ to: 4 })).toEqual([1, 2, 3, 4])
+        expect(yield* page({ from: 3, to: 7 })).toEqual([3, 4, 5, 6, 7])
+        expect(yield* page({ from: 3, to: 7, limit: 2 })).toEqual([3, 4])
+        expect(yield* page({ from: 3, to: 4, limit: 5 })).toEqual([3, 4])
+        expect(yield* page({ from: 5, to: 5 })).toEqual([5])
+        expect(yield* page({ from: 6, limit: 3 })).toEqual([6, 7, 8])
+        expect(yield* page({ from: 9, to: 1000 })).toEqual([9, 10])
+        expect(yield* page({ from: 7, to: 3 })).toEqual([])
+        expect(yield* page({ from: 11 })).toEqual([])
+        expect(yield* page({ limit: 0 })).toEqual([])
+        expect(idsOf(yield* batch(streamId, { from: 2, to: 8 }))).toEqual(idsOf(yield* readStream(streamId, { from: 2, to: 8 })))
+        expect(yield* batch(uniqueStream(), { to: 3 })).toEqual([])
+      }))
+  })
+
   describe("readStreamPayloads", () => {
     /** A page's events as `[version, type, schema version, payload]`, and whether more follow. */
     const payloads = (streamId: string, options?: { readonly from?: number; readonly to?: number; readonly limit?: number }) =>

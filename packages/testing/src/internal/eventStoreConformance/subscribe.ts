@@ -197,3 +197,52 @@ export const subscribeCases = ({ settings, test }: Suite) =>
         expectSameEvents(a, yield* readCategory(category))
       }))
   })
+
+/** The first `count` events of a subscription, and the sizes of the chunks they came in. */
+const subscribeCounting = (settings: Suite["settings"], options: EventStore.SubscribeOptions, count: number) =>
+  Effect.gen(function*() {
+    const sizes: Array<number> = []
+    const events = yield* EventStore.subscribe(options).pipe(
+      Stream.mapChunks((chunk) => {
+        sizes.push(chunk.length)
+        return chunk
+      }),
+      Stream.take(count),
+      collect,
+      within(settings, `${count} events of a subscription`)
+    )
+    return { events, sizes }
+  })
+
+// A runner takes a chunk shorter than its batch size to mean "caught up", so the batch size is
+// part of the contract: each catch-up read delivers at most that many events, as one chunk.
+export const subscribeBatchCases = ({ settings, test }: Suite) =>
+  describe("subscribe in batches", () => {
+    test("delivers catch-up reads in chunks of at most its batch size", () =>
+      Effect.gen(function*() {
+        const category = uniqueCategory()
+        yield* appendInBatches(category, 40, 10)
+        const logged = yield* readCategory(category)
+        for (const batchSize of [1, 3, 7, 40]) {
+          const { events, sizes } = yield* subscribeCounting(settings, { filter: { categories: [category] }, batchSize }, 40)
+          expectSameEvents(events, logged)
+          expect(Math.max(...sizes)).toBeLessThanOrEqual(batchSize)
+          expect(sizes.length).toBeGreaterThanOrEqual(Math.ceil(40 / batchSize))
+        }
+      }))
+
+    test(`catches up on ${settings.largeStreamEvents} events over many batches, default and large batch sizes`, () =>
+      Effect.gen(function*() {
+        const category = uniqueCategory()
+        const total = settings.largeStreamEvents
+        yield* appendInBatches(category, total, 250)
+        const logged = yield* readCategory(category)
+        expect(logged.length).toBe(total)
+        const byDefault = yield* subscribeCounting(settings, { filter: { categories: [category] } }, total)
+        expectSameEvents(byDefault.events, logged)
+        expect(Math.max(...byDefault.sizes)).toBeLessThanOrEqual(500)
+        const large = yield* subscribeCounting(settings, { filter: { categories: [category] }, batchSize: 1_500 }, total)
+        expectSameEvents(large.events, logged)
+        expect(Math.max(...large.sizes)).toBeLessThanOrEqual(1_500)
+      }))
+  })

@@ -29,7 +29,10 @@ await build({
       name: "facta-sources-only",
       setup: (builder) => {
         // Bare specifiers other than the workspace's own packages stay imports of node_modules.
-        builder.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith("@facta/") ? undefined : { external: true }))
+        builder.onResolve(
+          { filter: /^[^./]/ },
+          (args) => (args.path.startsWith("@facta/") ? undefined : { external: true })
+        )
       }
     }
   ]

@@ -2,14 +2,7 @@
  * The in-memory benchmark: loading a long bank-account stream, appending, and handling
  * commands with and without snapshots, each next to a plain-JS baseline measured in this run.
  */
-import {
-  Aggregate,
-  CommandHandler,
-  EventStore,
-  ExpectedVersion,
-  type RecordedEvent,
-  SnapshotStore
-} from "@facta/core"
+import { Aggregate, CommandHandler, EventStore, ExpectedVersion, type RecordedEvent, SnapshotStore } from "@facta/core"
 import { BankAccount } from "@facta/example-bank-account"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import {
@@ -435,11 +428,17 @@ export const main = async (): Promise<ReadonlyArray<Row>> => {
   console.log("")
   console.log(verdict("load (vs the same fold by hand, domain evolve)", load[1].ratio, loadTarget))
   console.log(
-    `load vs a hand-written balance loop (no domain evolve): ${formatRatio(load[3].ratio)} (the gap is the domain's immutable evolve plus validation)`
+    `load vs a hand-written balance loop (no domain evolve): ${
+      formatRatio(load[3].ratio)
+    } (the gap is the domain's immutable evolve plus validation)`
   )
-  const appendRatios = appends.filter((row) => row.unit === "events/s").map((row) => `${row.name} ${formatRatio(row.ratio)}`)
+  const appendRatios = appends.filter((row) => row.unit === "events/s").map((row) =>
+    `${row.name} ${formatRatio(row.ratio)}`
+  )
   console.log(`appends: ${appendRatios.join(", ")} baseline rate (no target)`)
-  const snapshotRatios = commands.map((row) => `${formatRatio(row.ratio)} on ${row.name.replace("handle Deposit, ", "a ")}`)
+  const snapshotRatios = commands.map((row) =>
+    `${formatRatio(row.ratio)} on ${row.name.replace("handle Deposit, ", "a ")}`
+  )
   console.log(`commands: snapshots make handling ${snapshotRatios.join(", ")} (no target)`)
   await writeFigures(new URL("./results/memory.json", import.meta.url), rows)
   console.log(`\nwrote bench/results/memory.json in ${formatNumber((performance.now() - started) / 1000)} s`)

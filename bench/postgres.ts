@@ -177,7 +177,11 @@ const benchNewStreams = async (
  * (Facta: its appends then NOTIFY, as pg's always do; Emmett's consumers poll). Shows what the
  * notification costs; the issue's targets are for the rows without.
  */
-const benchNewStreamsSubscribed = async (contenders: Contenders, appends: number, concurrency: number): Promise<ReadonlyArray<Row>> => {
+const benchNewStreamsSubscribed = async (
+  contenders: Contenders,
+  appends: number,
+  concurrency: number
+): Promise<ReadonlyArray<Row>> => {
   const stops = await Promise.all(contenders.map((contender) => contender.startSubscriber?.()))
   try {
     const timings = await timeNewStreams(contenders, appends, 1, concurrency)
@@ -210,7 +214,8 @@ const benchHotStreams = async (contenders: Contenders): Promise<ReadonlyArray<Ro
     appendRepetitions,
     contenders.map((contender, index) => ({
       setup: () => hotPlan(sizes.hotAppends),
-      run: async (plan: ReadonlyArray<HotAppend>) => void outcomes[index].push(await contender.appendHot(plan, sizes.concurrency))
+      run: async (plan: ReadonlyArray<HotAppend>) =>
+        void outcomes[index].push(await contender.appendHot(plan, sizes.concurrency))
     }))
   )
   const conflictRates = outcomes.map((all) => {
@@ -218,7 +223,8 @@ const benchHotStreams = async (contenders: Contenders): Promise<ReadonlyArray<Ro
     const attempts = timed.reduce((sum, outcome) => sum + outcome.attempts, 0)
     return (100 * timed.reduce((sum, outcome) => sum + outcome.conflicts, 0)) / attempts
   })
-  const name = `1-event appends to ${sizes.hotStreams} hot streams, read version + Exact, concurrency ${sizes.concurrency}`
+  const name =
+    `1-event appends to ${sizes.hotStreams} hot streams, read version + Exact, concurrency ${sizes.concurrency}`
   return [
     figure(name, "appends/s", "rate", medians(timings).map((ms) => perSecond(sizes.hotAppends, ms))),
     figure(name, "% conflicts", "info", conflictRates)
@@ -234,7 +240,9 @@ const settle = async (contenders: Contenders): Promise<void> => {
 const benchLoad = async (contenders: Contenders): Promise<ReadonlyArray<Row>> => {
   const streamId = "bank_account-load"
   const history = accountHistory(sizes.loadStreamLength)
-  await Promise.all(contenders.map((contender) => contender.appendAll([{ streamId, expected: 0, events: history.events }], 1)))
+  await Promise.all(
+    contenders.map((contender) => contender.appendAll([{ streamId, expected: 0, events: history.events }], 1))
+  )
   await settle(contenders)
   for (const contender of contenders) {
     const balance = await contender.loadBalance(streamId)
@@ -395,15 +403,28 @@ export const main = async (chosen: ReadonlyArray<string> = []): Promise<Readonly
       rows.push(...(await measured("serial appends", () => benchNewStreams(contenders, sizes.serialAppends, 1, 1))))
     }
     if (runs("concurrent")) {
-      rows.push(...(await measured("concurrent appends", () =>
-        benchNewStreams(contenders, sizes.concurrentAppends, 1, sizes.concurrency))))
+      rows.push(
+        ...(await measured(
+          "concurrent appends",
+          () => benchNewStreams(contenders, sizes.concurrentAppends, 1, sizes.concurrency)
+        ))
+      )
     }
     if (runs("subscribed")) {
-      rows.push(...(await measured("concurrent appends with a live subscriber", () =>
-        benchNewStreamsSubscribed(contenders, sizes.concurrentAppends, sizes.concurrency))))
+      rows.push(
+        ...(await measured(
+          "concurrent appends with a live subscriber",
+          () => benchNewStreamsSubscribed(contenders, sizes.concurrentAppends, sizes.concurrency)
+        ))
+      )
     }
     if (runs("batch")) {
-      rows.push(...(await measured("10-event appends", () => benchNewStreams(contenders, sizes.batchAppends, 10, sizes.concurrency))))
+      rows.push(
+        ...(await measured(
+          "10-event appends",
+          () => benchNewStreams(contenders, sizes.batchAppends, 10, sizes.concurrency)
+        ))
+      )
     }
     if (runs("hot")) rows.push(...(await measured("hot-stream appends", () => benchHotStreams(contenders))))
     if (runs("load")) rows.push(...(await measured("loads", () => benchLoad(contenders))))
@@ -413,18 +434,18 @@ export const main = async (chosen: ReadonlyArray<string> = []): Promise<Readonly
     console.log(
       `Scaled for a 2-core machine: per timed run ${formatNumber(sizes.serialAppends)} serial appends, ${
         formatNumber(sizes.concurrentAppends)
-      } concurrent, ${sizes.batchAppends} × 10 events, ${formatNumber(sizes.hotAppends)} hot-stream appends, ${
-        sizes.loadsPerRun
-      } loads, one read of the ${
+      } concurrent, ${sizes.batchAppends} × 10 events, ${
+        formatNumber(sizes.hotAppends)
+      } hot-stream appends, ${sizes.loadsPerRun} loads, one read of the ${
         catchUp === undefined ? "whole" : formatNumber(catchUp.log)
-      }-event log; medians of ${appendRepetitions.runs} (appends), ${
-        loadRepetitions.runs
-      } (loads) and ${catchUpRepetitions.runs} (catch-up) runs after warm-up, contenders interleaved; ` +
+      }-event log; medians of ${appendRepetitions.runs} (appends), ${loadRepetitions.runs} (loads) and ${catchUpRepetitions.runs} (catch-up) runs after warm-up, contenders interleaved; ` +
         "Facta and pg each in a fresh schema, Emmett in a fresh database (see bench/contenders/emmett.ts), all on this server, each with a 16-connection pool.\n"
     )
     console.log(formatRows(rows))
     console.log("")
-    console.log("vs = Facta's speed over the other's (above 1× Facta is faster; for ms/load the inverse ratio of times).")
+    console.log(
+      "vs = Facta's speed over the other's (above 1× Facta is faster; for ms/load the inverse ratio of times)."
+    )
     console.log(
       "Appends: Facta = one SELECT of its append_events function (idempotency probe, version check, insert, pg_notify); " +
         "pg = BEGIN; INSERT/UPDATE streams; INSERT … unnest … with pg_notify; COMMIT (4 round trips, same tables and indexes); " +
@@ -441,17 +462,27 @@ export const main = async (chosen: ReadonlyArray<string> = []): Promise<Readonly
     if (catchUp !== undefined) {
       console.log(
         `Catch-up: Facta EventStore.readAll counted with Stream.runCount, pg the same keyset-paged query by hand, Emmett readMessagesBatch (what its consumers poll with); ` +
-          `Emmett delivered ${catchUp.emmettDelivered.map(formatNumber).join(" / ")} events per read of the ${formatNumber(catchUp.log)}-event log ` +
+          `Emmett delivered ${catchUp.emmettDelivered.map(formatNumber).join(" / ")} events per read of the ${
+            formatNumber(catchUp.log)
+          }-event log ` +
           "(it pages by global_position but orders by transaction_id, so it skips or repeats events where the two orders differ)."
       )
     }
-    const figures: ReadonlyArray<Figure> = rows.map(({ emmett, facta, name, pg, unit }) => ({ name, unit, facta, pg, emmett }))
+    const figures: ReadonlyArray<Figure> = rows.map(({ emmett, facta, name, pg, unit }) => ({
+      name,
+      unit,
+      facta,
+      pg,
+      emmett
+    }))
     const elapsed = `${formatNumber((performance.now() - started) / 1000)} s`
     if (chosen.length === 0) {
       await writeJson(new URL("./results/postgres.json", import.meta.url), figures)
       console.log(`\nwrote bench/results/postgres.json in ${elapsed}`)
     } else {
-      console.log(`\nran ${chosen.join(", ")} only, in ${elapsed} (bench/results/postgres.json is written by full runs)`)
+      console.log(
+        `\nran ${chosen.join(", ")} only, in ${elapsed} (bench/results/postgres.json is written by full runs)`
+      )
     }
     return figures
   } finally {

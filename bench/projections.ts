@@ -108,8 +108,13 @@ const balanceProjection = (schema: string, name: string, batchSize: number) => {
 }
 
 const createTable = (schema: string, name: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql`CREATE TABLE ${sql(schema)}.${sql(name)} (account_id text PRIMARY KEY, balance_cents bigint NOT NULL, events integer NOT NULL)`)
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql`CREATE TABLE ${sql(schema)}.${
+        sql(name)
+      } (account_id text PRIMARY KEY, balance_cents bigint NOT NULL, events integer NOT NULL)`
+  )
 
 const eventsIn = (schema: string, name: string) =>
   Effect.flatMap(
@@ -179,7 +184,9 @@ export const main = async (): Promise<ReadonlyArray<Figure>> => {
   const server = await start()
   const schema = `bench_projections_${crypto.randomUUID().replace(/-/g, "").slice(0, 10)}`
   const runtime = ManagedRuntime.make(
-    Layer.orDie(PgStore.layerFromUrl(server.url, { schema, maxConnections: sizes.concurrency, pollInterval: "1 second" }))
+    Layer.orDie(
+      PgStore.layerFromUrl(server.url, { schema, maxConnections: sizes.concurrency, pollInterval: "1 second" })
+    )
   )
   try {
     console.log(`Projections benchmark — ${environment()}`)
@@ -201,7 +208,9 @@ export const main = async (): Promise<ReadonlyArray<Figure>> => {
       const limit = batchSize === 1 ? sizes.singleEventBatchLog : sizes.log
       const baseline = await runtime.runPromise(readRate)
       const { elapsed, handled } = await runtime.runPromise(catchUp(schema, batchSize, limit))
-      if (handled !== limit) throw new Error(`the batch-size-${batchSize} projection handled ${handled} of ${limit} events`)
+      if (handled !== limit) {
+        throw new Error(`the batch-size-${batchSize} projection handled ${handled} of ${limit} events`)
+      }
       rows.push(rate(
         `catch-up projection, batch size ${batchSize.toLocaleString("en-US")} (${formatNumber(limit)} events)`,
         "events/s",
@@ -211,13 +220,34 @@ export const main = async (): Promise<ReadonlyArray<Figure>> => {
       ))
     }
     const { projected, subscribed } = await runtime.runPromise(Effect.scoped(liveLatency(schema)))
-    rows.push(duration("live latency, append commit → read model, median", "ms", median(projected), median(subscribed), subscribeIs))
-    rows.push(duration("live latency, append commit → read model, p99", "ms", percentile(projected, 99), percentile(subscribed, 99), subscribeIs))
+    rows.push(
+      duration(
+        "live latency, append commit → read model, median",
+        "ms",
+        median(projected),
+        median(subscribed),
+        subscribeIs
+      )
+    )
+    rows.push(
+      duration(
+        "live latency, append commit → read model, p99",
+        "ms",
+        percentile(projected, 99),
+        percentile(subscribed, 99),
+        subscribeIs
+      )
+    )
 
     console.log("")
     console.log(formatFigures(rows))
     console.log("\nratio = Facta's speed over the baseline's (for latencies, the baseline's time over Facta's).")
-    const figures: ReadonlyArray<Figure> = rows.map(({ baseline, facta, name, unit }) => ({ name, unit, facta, baseline }))
+    const figures: ReadonlyArray<Figure> = rows.map(({ baseline, facta, name, unit }) => ({
+      name,
+      unit,
+      facta,
+      baseline
+    }))
     await writeJson(new URL("./results/projections.json", import.meta.url), figures)
     console.log("\nwrote bench/results/projections.json")
     return figures

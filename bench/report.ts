@@ -245,7 +245,9 @@ const orders = (count: number): ReadonlyArray<ReadonlyArray<number>> => {
   if (count === 0) return [[]]
   const all: Array<ReadonlyArray<number>> = []
   for (let first = 0; first < count; first++) {
-    for (const rest of orders(count - 1)) all.push([first, ...rest.map((index) => (index >= first ? index + 1 : index))])
+    for (const rest of orders(count - 1)) {
+      all.push([first, ...rest.map((index) => (index >= first ? index + 1 : index))])
+    }
   }
   return all
 }

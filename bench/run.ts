@@ -15,7 +15,9 @@ const isSuite = (name: string): name is Suite => Object.hasOwn(suites, name)
 
 const selected = (argument: string | undefined): ReadonlyArray<Suite> => {
   if (argument === undefined || argument === "all") return Object.keys(suites) as Array<Suite>
-  if (!isSuite(argument)) throw new Error(`Unknown benchmark ${JSON.stringify(argument)}: use ${Object.keys(suites).join(", ")} or all`)
+  if (!isSuite(argument)) {
+    throw new Error(`Unknown benchmark ${JSON.stringify(argument)}: use ${Object.keys(suites).join(", ")} or all`)
+  }
   return [argument]
 }
 

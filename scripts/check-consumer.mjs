@@ -9,7 +9,7 @@
  * `npm run check:consumer` (CI runs it); `-- --keep` leaves the scratch project in place.
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -34,7 +34,10 @@ const run = (command, args, options = {}) => {
 
 // The packages users install: every non-private workspace package under packages/.
 const packages = readdirSync(join(root, "packages"))
-  .map((name) => ({ dir: join(root, "packages", name), manifest: JSON.parse(readFileSync(join(root, "packages", name, "package.json"), "utf8")) }))
+  .map((name) => ({
+    dir: join(root, "packages", name),
+    manifest: JSON.parse(readFileSync(join(root, "packages", name, "package.json"), "utf8"))
+  }))
   .filter(({ manifest }) => manifest.private !== true)
 
 step("build")
@@ -43,7 +46,13 @@ run(npm, ["run", "build"], { cwd: root })
 step("pack")
 const packDir = mkdtempSync(join(tmpdir(), "facta-packs-"))
 const packed = JSON.parse(
-  run(npm, ["pack", "--json", "--pack-destination", packDir, ...packages.flatMap(({ dir }) => ["-w", relative(root, dir)])], { cwd: root })
+  run(npm, [
+    "pack",
+    "--json",
+    "--pack-destination",
+    packDir,
+    ...packages.flatMap(({ dir }) => ["-w", relative(root, dir)])
+  ], { cwd: root })
 )
 const tarballs = new Map()
 for (const entry of packed) {
@@ -52,7 +61,9 @@ for (const entry of packed) {
   const problems = []
   for (const file of files) {
     if (/(^|\/)test(s)?\//.test(file) || /\.test\.[cm]?[jt]s$/.test(file)) problems.push(`ships a test: ${file}`)
-    if (/(^|\/)tsconfig[^/]*\.json$/.test(file) || file.endsWith(".tsbuildinfo")) problems.push(`ships a build config: ${file}`)
+    if (/(^|\/)tsconfig[^/]*\.json$/.test(file) || file.endsWith(".tsbuildinfo")) {
+      problems.push(`ships a build config: ${file}`)
+    }
   }
   for (const required of ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "dist/index.js", "dist/index.d.ts"]) {
     if (!files.includes(required)) problems.push(`lacks ${required}`)
@@ -80,7 +91,9 @@ function exportProblems(exports, files) {
       : files.includes(target.slice(2))
   for (const [subpath, conditions] of Object.entries(exports ?? {})) {
     if (conditions === null || typeof conditions === "string") {
-      if (typeof conditions === "string" && !matches(conditions)) problems.push(`export ${subpath} points at missing ${conditions}`)
+      if (typeof conditions === "string" && !matches(conditions)) {
+        problems.push(`export ${subpath} points at missing ${conditions}`)
+      }
       continue
     }
     const { types, default: main, ...rest } = conditions
@@ -89,8 +102,9 @@ function exportProblems(exports, files) {
     }
     if (typeof types !== "string" || !/\.d\.ts$/.test(types)) problems.push(`export ${subpath} has no .d.ts types`)
     else if (!matches(types)) problems.push(`export ${subpath}: ${types} is not in the tarball`)
-    if (typeof main !== "string" || !/\.js$/.test(main) || !main.startsWith("./dist/")) problems.push(`export ${subpath} does not point at dist/*.js`)
-    else if (!matches(main)) problems.push(`export ${subpath}: ${main} is not in the tarball`)
+    if (typeof main !== "string" || !/\.js$/.test(main) || !main.startsWith("./dist/")) {
+      problems.push(`export ${subpath} does not point at dist/*.js`)
+    } else if (!matches(main)) problems.push(`export ${subpath}: ${main} is not in the tarball`)
   }
   return problems
 }
@@ -98,7 +112,10 @@ function exportProblems(exports, files) {
 step("scratch project")
 const scratch = mkdtempSync(join(tmpdir(), "facta-consumer-"))
 if (!relative(root, scratch).startsWith("..")) fail(`the scratch project ${scratch} is inside the workspace`)
-writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "facta-consumer", private: true, type: "module" }, null, 2))
+writeFileSync(
+  join(scratch, "package.json"),
+  JSON.stringify({ name: "facta-consumer", private: true, type: "module" }, null, 2)
+)
 
 // The README's install lines, with the tarballs standing in for the @facta packages.
 const readme = readFileSync(join(root, "README.md"), "utf8")
@@ -111,11 +128,17 @@ for (const line of installLines) {
     if (tarball === undefined) fail(`the README installs ${arg}, which is not a package of this workspace`)
     return tarball
   })
-  console.log(`npm install ${args.map((arg) => (arg.startsWith(packDir) ? `<${arg.slice(packDir.length + 1)}>` : arg)).join(" ")}`)
+  console.log(
+    `npm install ${args.map((arg) => (arg.startsWith(packDir) ? `<${arg.slice(packDir.length + 1)}>` : arg)).join(" ")}`
+  )
   run(npm, ["install", "--no-audit", "--no-fund", "--prefer-offline", ...args], { cwd: scratch })
 }
 // The compiler and Node's types, as any TypeScript application has them.
-run(npm, ["install", "--no-audit", "--no-fund", "--prefer-offline", "--save-dev", "typescript@5.9", "@types/node@^20"], { cwd: scratch })
+run(
+  npm,
+  ["install", "--no-audit", "--no-fund", "--prefer-offline", "--save-dev", "typescript@5.9", "@types/node@^20"],
+  { cwd: scratch }
+)
 
 writeFileSync(
   join(scratch, "tsconfig.json"),
@@ -141,7 +164,10 @@ writeFileSync(
 )
 mkdirSync(join(scratch, "src"))
 writeFileSync(join(scratch, "src", "main.ts"), readFileSync(join(root, "scripts", "consumer", "main.ts"), "utf8"))
-writeFileSync(join(scratch, "src", "testing-types.ts"), readFileSync(join(root, "scripts", "consumer", "testing-types.ts"), "utf8"))
+writeFileSync(
+  join(scratch, "src", "testing-types.ts"),
+  readFileSync(join(root, "scripts", "consumer", "testing-types.ts"), "utf8")
+)
 writeFileSync(join(scratch, "no-vitest.mjs"), readFileSync(join(root, "scripts", "consumer", "no-vitest.mjs"), "utf8"))
 const nodeArgs = ["--import", "./no-vitest.mjs", join(scratch, "dist", "main.js")]
 

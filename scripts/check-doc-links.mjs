@@ -14,7 +14,11 @@ const markdownIn = (dir, recurse) =>
   existsSync(dir)
     ? readdirSync(dir).flatMap((name) => {
       const path = join(dir, name)
-      if (statSync(path).isDirectory()) return recurse && name !== "api" && name !== "node_modules" ? markdownIn(path, true) : []
+      if (statSync(path).isDirectory()) {
+        return recurse && name !== "api" && name !== "node_modules"
+          ? markdownIn(path, true)
+          : []
+      }
       return name.endsWith(".md") ? [path] : []
     })
     : []

@@ -30,11 +30,15 @@ for (const dir of ["", ...workspaces]) {
     problems.push(`${dir} is a workspace but not in package-lock.json`)
     continue
   }
-  if (dir !== "" && locked.version !== manifest.version) problems.push(`${dir}: version ${manifest.version}, locked ${locked.version}`)
+  if (dir !== "" && locked.version !== manifest.version) {
+    problems.push(`${dir}: version ${manifest.version}, locked ${locked.version}`)
+  }
   for (const kind of kinds) {
     const declared = JSON.stringify(manifest[kind] ?? {}, Object.keys(manifest[kind] ?? {}).sort())
     const recorded = JSON.stringify(locked[kind] ?? {}, Object.keys(locked[kind] ?? {}).sort())
-    if (declared !== recorded) problems.push(`${dir || "(root)"} ${kind}: package.json has ${declared}, the lockfile ${recorded}`)
+    if (declared !== recorded) {
+      problems.push(`${dir || "(root)"} ${kind}: package.json has ${declared}, the lockfile ${recorded}`)
+    }
   }
 }
 
@@ -42,7 +46,9 @@ for (const dir of ["", ...workspaces]) {
 for (const [path, entry] of Object.entries(lock.packages ?? {})) {
   for (const name of Object.keys(entry.optionalDependencies ?? {})) {
     const candidates = [`${path}/node_modules/${name}`, `node_modules/${name}`]
-    if (!candidates.some((candidate) => candidate in lock.packages)) problems.push(`${path}: optional ${name} is not in the lockfile`)
+    if (!candidates.some((candidate) => candidate in lock.packages)) {
+      problems.push(`${path}: optional ${name} is not in the lockfile`)
+    }
   }
 }
 

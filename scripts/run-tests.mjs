@@ -3,8 +3,8 @@
 // Extra arguments go to vitest (e.g. `npm test -- packages/core`).
 import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync, rmSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const report = join(root, ".vitest-report.json")

@@ -4,9 +4,9 @@
  * text): Facta's stores read what they select the same way whatever those parsers are, on the
  * pool path and through `@effect/sql` alike.
  */
+import { expect, layer } from "@effect/vitest"
 import { CheckpointStore, Position, ProjectionStore, SnapshotStore } from "@facta/core"
 import { EventStoreConformance } from "@facta/testing"
-import { expect, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import pg from "pg"
 import { afterAll } from "vitest"

@@ -8,9 +8,9 @@
  * gives the event the model names (stores number the log differently, legitimately). Each
  * sequence works in categories of its own, so one PostgreSQL schema serves every sequence.
  */
+import { describe, expect, it } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, StreamId } from "@facta/core"
-import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Either, FastCheck as fc, Layer, Option, Stream } from "effect"
 import { storesLayer } from "../packages/postgres/test/support.js"
 
@@ -40,7 +40,12 @@ interface EventSpec {
 }
 
 type Command =
-  | { readonly _tag: "Append"; readonly stream: number; readonly events: ReadonlyArray<EventSpec>; readonly expected: ExpectedSpec }
+  | {
+    readonly _tag: "Append"
+    readonly stream: number
+    readonly events: ReadonlyArray<EventSpec>
+    readonly expected: ExpectedSpec
+  }
   | {
     readonly _tag: "Repeat"
     /** Which earlier append (recorded or not) to repeat. */
@@ -57,7 +62,13 @@ type Command =
     readonly direction: "forwards" | "backwards" | undefined
     readonly limit: number | undefined
   }
-  | { readonly _tag: "ReadBatch"; readonly stream: number; readonly from: number | undefined; readonly to: number | undefined; readonly limit: number | undefined }
+  | {
+    readonly _tag: "ReadBatch"
+    readonly stream: number
+    readonly from: number | undefined
+    readonly to: number | undefined
+    readonly limit: number | undefined
+  }
   | {
     readonly _tag: "ReadAll"
     /** `undefined`: from the start; else after the event picked from the model's log. */
@@ -78,7 +89,10 @@ const expectedSpec: fc.Arbitrary<ExpectedSpec> = fc.oneof(
   fc.constant({ _tag: "Any" } as const),
   fc.constant({ _tag: "NoStream" } as const),
   fc.constant({ _tag: "StreamExists" } as const),
-  { arbitrary: fc.record({ _tag: fc.constant("Current" as const), delta: fc.constantFrom(0, 0, 0, -1, 1) }), weight: 3 },
+  {
+    arbitrary: fc.record({ _tag: fc.constant("Current" as const), delta: fc.constantFrom(0, 0, 0, -1, 1) }),
+    weight: 3
+  },
   fc.record({ _tag: fc.constant("Exact" as const), version: fc.integer({ min: 0, max: 5 }) })
 )
 
@@ -109,7 +123,15 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.record({
       _tag: fc.constant("Repeat" as const),
       pick: fc.nat(),
-      mode: fc.constantFrom("exact", "exact", "dropFirst", "dropLast", "addFresh", "otherStream", "reversed") as fc.Arbitrary<
+      mode: fc.constantFrom(
+        "exact",
+        "exact",
+        "dropFirst",
+        "dropLast",
+        "addFresh",
+        "otherStream",
+        "reversed"
+      ) as fc.Arbitrary<
         "exact" | "dropFirst" | "dropLast" | "addFresh" | "otherStream" | "reversed"
       >,
       expected: fc.option(expectedSpec, { nil: undefined, freq: 2 })
@@ -146,7 +168,13 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       types: optional(fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 3 }))
     })
   },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("StreamVersion" as const), stream: fc.integer({ min: 0, max: streamCount - 1 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      _tag: fc.constant("StreamVersion" as const),
+      stream: fc.integer({ min: 0, max: streamCount - 1 })
+    })
+  },
   { weight: 1, arbitrary: fc.record({ _tag: fc.constant("Locate" as const), pick: optional(fc.nat()) }) }
 )
 
@@ -196,7 +224,11 @@ class Model {
     return stream.length === 0 ? "start" : stream[stream.length - 1].eventId
   }
 
-  append(streamId: string, events: ReadonlyArray<RecordedEvent.NewEvent>, expected: ExpectedVersion.ExpectedVersion): Outcome {
+  append(
+    streamId: string,
+    events: ReadonlyArray<RecordedEvent.NewEvent>,
+    expected: ExpectedVersion.ExpectedVersion
+  ): Outcome {
     const duplicate = (eventId: string, reason: string): Outcome => ({
       ok: false,
       error: { _tag: "DuplicateEventId", streamId, eventId, reason }
@@ -259,17 +291,29 @@ class Model {
 
   readStream(
     streamId: string,
-    options: { readonly from?: number; readonly to?: number; readonly direction?: "forwards" | "backwards"; readonly limit?: number }
+    options: {
+      readonly from?: number
+      readonly to?: number
+      readonly direction?: "forwards" | "backwards"
+      readonly limit?: number
+    }
   ): Array<ModelEvent> {
     const from = Math.max(1, options.from ?? 1)
     const to = options.to ?? Infinity
     const limit = options.limit ?? Infinity
-    const inRange = (this.streams.get(streamId) ?? []).filter((event) => event.streamVersion >= from && event.streamVersion <= to)
+    const inRange = (this.streams.get(streamId) ?? []).filter((event) =>
+      event.streamVersion >= from && event.streamVersion <= to
+    )
     if (limit === 0) return []
     return options.direction === "backwards" ? inRange.reverse().slice(0, limit) : inRange.slice(0, limit)
   }
 
-  readAll(after: string | undefined, limit: number, categories: ReadonlyArray<string>, types: ReadonlyArray<string> | undefined) {
+  readAll(
+    after: string | undefined,
+    limit: number,
+    categories: ReadonlyArray<string>,
+    types: ReadonlyArray<string> | undefined
+  ) {
     const start = after === undefined ? 0 : this.log.findIndex((event) => event.eventId === after) + 1
     return this.log
       .slice(start)
@@ -328,7 +372,17 @@ const kindOf = (what: string, outcome: Outcome): string => {
   if (!outcome.ok) {
     const reason = String(outcome.error.reason ?? "")
     return `${operation}: ${outcome.error._tag}${
-      reason === "" ? "" : ` (${reason.includes("same append") ? "twice in one append" : reason.includes("in stream") ? "other stream" : reason.includes("not an exact") ? "not a repeat" : "expected version"})`
+      reason === ""
+        ? ""
+        : ` (${
+          reason.includes("same append")
+            ? "twice in one append"
+            : reason.includes("in stream")
+            ? "other stream"
+            : reason.includes("not an exact")
+            ? "not a repeat"
+            : "expected version"
+        })`
     }`
   }
   if (operation !== "append") {
@@ -347,7 +401,13 @@ const runSequence = (stores: ReadonlyArray<Store>, commands: ReadonlyArray<Comma
     const streamIds = [`${categories[0]}-1`, `${categories[0]}-2`, `${categories[1]}-1`, `${categories[1]}-never`]
     const model = new Model()
     const knownIds: Array<string> = []
-    const attempts: Array<{ readonly streamId: string; readonly events: ReadonlyArray<RecordedEvent.NewEvent>; readonly expected: ExpectedVersion.ExpectedVersion }> = []
+    const attempts: Array<
+      {
+        readonly streamId: string
+        readonly events: ReadonlyArray<RecordedEvent.NewEvent>
+        readonly expected: ExpectedVersion.ExpectedVersion
+      }
+    > = []
     const trace: Array<string> = []
 
     const positionOf = (entry: Store, eventId: string) =>
@@ -356,7 +416,9 @@ const runSequence = (stores: ReadonlyArray<Store>, commands: ReadonlyArray<Comma
         const known = entry.positions.get(eventId)
         if (known !== undefined) return known
         const located = yield* entry.store.locate(eventId)
-        if (Option.isNone(located)) throw new Disagreement(`${entry.name}: locate(${eventId}) found nothing, but the model recorded it`)
+        if (Option.isNone(located)) {
+          throw new Disagreement(`${entry.name}: locate(${eventId}) found nothing, but the model recorded it`)
+        }
         entry.positions.set(eventId, located.value.position)
         return located.value.position
       })
@@ -366,7 +428,11 @@ const runSequence = (stores: ReadonlyArray<Store>, commands: ReadonlyArray<Comma
       Effect.forEach(events, (event) =>
         Effect.map(positionOf(entry, event.eventId), (position) => {
           if (Position.format(Position.of(event)) !== Position.format(position)) {
-            throw new Disagreement(`${entry.name}: event ${event.eventId} read at ${Position.format(Position.of(event))}, located at ${Position.format(position)}`)
+            throw new Disagreement(
+              `${entry.name}: event ${event.eventId} read at ${Position.format(Position.of(event))}, located at ${
+                Position.format(position)
+              }`
+            )
           }
           return plainEvent(event)
         }))
@@ -406,17 +472,25 @@ const runSequence = (stores: ReadonlyArray<Store>, commands: ReadonlyArray<Comma
             expect(actual).toEqual(expected)
           } catch {
             throw new Disagreement(
-              `${entry.name} disagrees with the model on step ${trace.length}: ${what}\nsteps:\n${trace.join("\n")}\nmodel: ${
-                show(expected)
-              }\n${entry.name}: ${show(actual)}`
+              `${entry.name} disagrees with the model on step ${trace.length}: ${what}\nsteps:\n${
+                trace.join("\n")
+              }\nmodel: ${show(expected)}\n${entry.name}: ${show(actual)}`
             )
           }
         }), { discard: true })
 
-    const appendAndCompare = (streamId: string, events: ReadonlyArray<RecordedEvent.NewEvent>, expected: ExpectedVersion.ExpectedVersion) => {
+    const appendAndCompare = (
+      streamId: string,
+      events: ReadonlyArray<RecordedEvent.NewEvent>,
+      expected: ExpectedVersion.ExpectedVersion
+    ) => {
       attempts.push({ streamId, events, expected })
       for (const event of events) if (!knownIds.includes(event.eventId)) knownIds.push(event.eventId)
-      trace.push(`append ${streamId} [${events.map((event) => `${event.eventId.slice(0, 8)}:${event.type}`).join(", ")}] ${ExpectedVersion.format(expected)}`)
+      trace.push(
+        `append ${streamId} [${events.map((event) => `${event.eventId.slice(0, 8)}:${event.type}`).join(", ")}] ${
+          ExpectedVersion.format(expected)
+        }`
+      )
       const outcome = model.append(streamId, events, expected)
       return compare(
         trace[trace.length - 1],
@@ -444,7 +518,13 @@ const runSequence = (stores: ReadonlyArray<Store>, commands: ReadonlyArray<Comma
         : spec.id._tag === "Twice" && previous.length > 0
         ? previous[previous.length - 1].eventId
         : crypto.randomUUID()
-      return { eventId, type: typeNames[spec.type], schemaVersion: spec.schemaVersion, data: { n: counter++, note: "é \"q\"" }, metadata: {} }
+      return {
+        eventId,
+        type: typeNames[spec.type],
+        schemaVersion: spec.schemaVersion,
+        data: { n: counter++, note: "é \"q\"" },
+        metadata: {}
+      }
     }
 
     for (const step of commands) {
@@ -471,7 +551,9 @@ const runSequence = (stores: ReadonlyArray<Store>, commands: ReadonlyArray<Comma
             : step.mode === "reversed"
             ? [...earlier.events].reverse()
             : earlier.events
-          const expected = step.expected === undefined ? earlier.expected : expectedOf(step.expected, model.version(streamId))
+          const expected = step.expected === undefined
+            ? earlier.expected
+            : expectedOf(step.expected, model.version(streamId))
           yield* appendAndCompare(streamId, events, expected)
           break
         }
@@ -557,7 +639,9 @@ const runSequence = (stores: ReadonlyArray<Store>, commands: ReadonlyArray<Comma
           break
         }
         case "Locate": {
-          const eventId = step.pick === undefined || knownIds.length === 0 ? crypto.randomUUID() : knownIds[step.pick % knownIds.length]
+          const eventId = step.pick === undefined || knownIds.length === 0
+            ? crypto.randomUUID()
+            : knownIds[step.pick % knownIds.length]
           trace.push(`locate ${eventId.slice(0, 8)}`)
           const recorded = model.byId.get(eventId)
           yield* compare(
@@ -566,7 +650,11 @@ const runSequence = (stores: ReadonlyArray<Store>, commands: ReadonlyArray<Comma
               ok: true,
               value: recorded === undefined
                 ? Option.none()
-                : Option.some({ streamId: recorded.streamId, streamVersion: recorded.streamVersion, position: recorded.eventId })
+                : Option.some({
+                  streamId: recorded.streamId,
+                  streamVersion: recorded.streamVersion,
+                  position: recorded.eventId
+                })
             },
             (entry) => entry.store.locate(eventId.toUpperCase()),
             (entry, located) =>
@@ -576,7 +664,9 @@ const runSequence = (stores: ReadonlyArray<Store>, commands: ReadonlyArray<Comma
                   Option.some({
                     streamId: located.value.streamId,
                     streamVersion: located.value.streamVersion,
-                    position: Position.format(position) === Position.format(located.value.position) ? eventId : "another position"
+                    position: Position.format(position) === Position.format(located.value.position)
+                      ? eventId
+                      : "another position"
                   }))
           )
           break
@@ -652,7 +742,11 @@ describe("the stores agree with a reference model", () => {
             "streamVersion: found",
             "locate: found"
           ]
-        ) expect(seen.get(kind) ?? 0, `${kind} in ${JSON.stringify(Object.fromEntries(seen))}`).toBeGreaterThanOrEqual(5)
+        ) {
+          expect(seen.get(kind) ?? 0, `${kind} in ${JSON.stringify(Object.fromEntries(seen))}`).toBeGreaterThanOrEqual(
+            5
+          )
+        }
       })
     ), 120_000)
 })

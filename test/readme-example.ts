@@ -7,7 +7,9 @@ const Deposited = Schema.TaggedStruct("Deposited", { amountCents: Schema.Int })
 const Events = EventCatalog.make([Opened, Deposited])
 type Event = typeof Events.schema.Type
 
-type Command = { readonly _tag: "Open"; readonly owner: string } | { readonly _tag: "Deposit"; readonly amountCents: number }
+type Command =
+  | { readonly _tag: "Open"; readonly owner: string }
+  | { readonly _tag: "Deposit"; readonly amountCents: number }
 type State = { readonly open: boolean; readonly balance: number }
 class NotOpen extends Data.TaggedError("NotOpen")<{}> {}
 

@@ -13,7 +13,12 @@ describe("README", () => {
   })
 
   it("its 30-second example runs and prints the state it promises", () => {
-    const output = execFileSync(process.execPath, ["--conditions=@facta/source", "--import", "tsx", join(root, "test", "readme-example.ts")], {
+    const output = execFileSync(process.execPath, [
+      "--conditions=@facta/source",
+      "--import",
+      "tsx",
+      join(root, "test", "readme-example.ts")
+    ], {
       cwd: root,
       encoding: "utf8"
     })

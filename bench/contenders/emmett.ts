@@ -77,7 +77,8 @@ export const makeEmmett = async (url: string, database: string): Promise<Contend
   const appendHot = async (appends: ReadonlyArray<HotAppend>, concurrency: number) => {
     let conflicts = 0
     // Emmett's store has no version lookup short of reading the stream: ask its streams table.
-    const streamVersion = `SELECT stream_position FROM emt_streams WHERE stream_id = $1 AND partition = 'emt:default' AND is_archived = FALSE`
+    const streamVersion =
+      `SELECT stream_position FROM emt_streams WHERE stream_id = $1 AND partition = 'emt:default' AND is_archived = FALSE`
     await forEachConcurrently(appends, concurrency, async ({ event, streamId }) => {
       for (;;) {
         const { rows } = await pool.query<{ stream_position: bigint }>(streamVersion, [streamId])

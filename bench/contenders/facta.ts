@@ -51,7 +51,9 @@ export const makeFacta = async (url: string, schema: string, readBatchSize: numb
 
   const startSubscriber = async () => {
     const head = await runtime.runPromise(store.head())
-    const fiber = runtime.runFork(store.subscribe({ after: Option.getOrElse(head, () => Position.start) }).pipe(Stream.runDrain))
+    const fiber = runtime.runFork(
+      store.subscribe({ after: Option.getOrElse(head, () => Position.start) }).pipe(Stream.runDrain)
+    )
     // The subscriber takes its listener lease in the background: from then on appends notify.
     await new Promise((resolve) => setTimeout(resolve, 500))
     return () => runtime.runPromise(Fiber.interrupt(fiber)).then(() => undefined)

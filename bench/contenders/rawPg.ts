@@ -43,7 +43,8 @@ export const makeRawPg = async (url: string, schema: string): Promise<Contender>
   const channel = `${schema}_events`
   for (const statement of ddl(s)) await pool.query(statement)
 
-  const createStream = `INSERT INTO ${s}.streams (stream_id, version) VALUES ($1, $2) ON CONFLICT (stream_id) DO NOTHING`
+  const createStream =
+    `INSERT INTO ${s}.streams (stream_id, version) VALUES ($1, $2) ON CONFLICT (stream_id) DO NOTHING`
   const bumpStream = `UPDATE ${s}.streams SET version = $3, updated_at = now() WHERE stream_id = $1 AND version = $2`
   const insertEvents = `
     WITH inserted AS (
@@ -56,7 +57,8 @@ export const makeRawPg = async (url: string, schema: string): Promise<Contender>
     )
     SELECT pg_notify($8, max(global_position)::text) FROM inserted`
   const streamVersion = `SELECT version FROM ${s}.streams WHERE stream_id = $1`
-  const readStream = `SELECT stream_version, type, schema_version, data FROM ${s}.events WHERE stream_id = $1 ORDER BY stream_version`
+  const readStream =
+    `SELECT stream_version, type, schema_version, data FROM ${s}.events WHERE stream_id = $1 ORDER BY stream_version`
   const readPage = `
     SELECT global_position, transaction_id, stream_id, stream_version, event_id, type, schema_version, data, metadata, recorded_at
       FROM ${s}.events

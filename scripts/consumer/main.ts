@@ -54,7 +54,9 @@ const program = (totals: Ref.Ref<number>) =>
     const streamId = `account-${Date.now()}`
     yield* CommandHandler.handle(Account, streamId, { _tag: "Open", owner: "Ada" })
     const { state, version } = yield* CommandHandler.handle(Account, streamId, { _tag: "Deposit", amountCents: 500 })
-    const rejected = yield* Effect.flip(CommandHandler.handle(Account, "account-closed", { _tag: "Deposit", amountCents: 1 }))
+    const rejected = yield* Effect.flip(
+      CommandHandler.handle(Account, "account-closed", { _tag: "Deposit", amountCents: 1 })
+    )
     const loaded = yield* Aggregate.load(Account, streamId, { version: 1 })
     // An event as an older release stored it, read back through today's catalog.
     yield* StoredEvents.append(`${streamId}-legacy`, [{ type: "Opened", schemaVersion: 1, data: { owner: "Grace" } }])
@@ -62,7 +64,10 @@ const program = (totals: Ref.Ref<number>) =>
     const logged = yield* EventStore.readAll().pipe(Stream.runCount)
     yield* ProjectionRunner.waitForCatchUp("deposits")
     const projected = yield* Ref.get(totals)
-    if (state.balance !== 500 || version !== 2 || rejected._tag !== "NotOpen" || loaded.state.balance !== 0 || projected < 500 || !legacy.state.open) {
+    if (
+      state.balance !== 500 || version !== 2 || rejected._tag !== "NotOpen" || loaded.state.balance !== 0 ||
+      projected < 500 || !legacy.state.open
+    ) {
       return yield* Effect.dieMessage(`unexpected result: ${JSON.stringify({ state, version, projected })}`)
     }
     return { laws, state, version, logged, projected }
@@ -75,7 +80,8 @@ const main = Effect.gen(function*() {
     name: "deposits",
     catalog: Events,
     types: ["Deposited"],
-    handle: (event) => event.data._tag === "Deposited" ? Ref.update(totals, (n) => n + event.data.amountCents) : Effect.void
+    handle: (event) =>
+      event.data._tag === "Deposited" ? Ref.update(totals, (n) => n + event.data.amountCents) : Effect.void
   })
   const stores = mode === "postgres"
     ? PgStore.layerConfig({ schema: Config.succeed(`consumer_${process.pid}`) }) // the URL: DATABASE_URL

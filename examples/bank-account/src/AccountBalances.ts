@@ -79,7 +79,10 @@ export const projection = (schema: string) =>
     catalog: BankAccountEvents,
     categories: ["bank_account"],
     handle: (event) => Effect.asVoid(apply(schema, event)),
-    reset: Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.asVoid(sql`DELETE FROM ${sql(schema)}.account_balances`)),
+    reset: Effect.flatMap(
+      SqlClient.SqlClient,
+      (sql) => Effect.asVoid(sql`DELETE FROM ${sql(schema)}.account_balances`)
+    ),
     batchSize: 200
   })
 

@@ -19,7 +19,10 @@ export const AccountOpened = Schema.TaggedStruct("AccountOpened", {
 })
 
 /** An amount in euros as the first releases stored it: at least a cent, so it upcasts to a positive number of cents. */
-const Euros = Schema.Number.pipe(Schema.greaterThanOrEqualTo(0.01), Schema.lessThanOrEqualTo(Number.MAX_SAFE_INTEGER / 100))
+const Euros = Schema.Number.pipe(
+  Schema.greaterThanOrEqualTo(0.01),
+  Schema.lessThanOrEqualTo(Number.MAX_SAFE_INTEGER / 100)
+)
 /** Deposits as first stored: euros, no currency. */
 export const DepositedV1 = Schema.TaggedStruct("Deposited", { amount: Euros })
 /** Second version: a currency code. */
@@ -32,7 +35,10 @@ export const Deposited = Schema.TaggedStruct("Deposited", {
 
 export const DepositedHistory = EventCatalog.history(DepositedV1)
   .upcast(DepositedV2, (v1) => ({ _tag: "Deposited" as const, amount: v1.amount, currency: "EUR" }))
-  .upcast(Deposited, (v2) => ({ _tag: "Deposited" as const, amountCents: Math.round(v2.amount * 100), currency: v2.currency }))
+  .upcast(
+    Deposited,
+    (v2) => ({ _tag: "Deposited" as const, amountCents: Math.round(v2.amount * 100), currency: v2.currency })
+  )
 
 export const Withdrawn = Schema.TaggedStruct("Withdrawn", { amountCents: Cents.pipe(Schema.positive()) })
 
@@ -53,7 +59,10 @@ export const OpenAccount = Schema.TaggedStruct("OpenAccount", {
   owner: Schema.NonEmptyTrimmedString,
   overdraftLimit: Cents
 })
-export const Deposit = Schema.TaggedStruct("Deposit", { amountCents: Cents.pipe(Schema.positive()), currency: Schema.Literal("EUR") })
+export const Deposit = Schema.TaggedStruct("Deposit", {
+  amountCents: Cents.pipe(Schema.positive()),
+  currency: Schema.Literal("EUR")
+})
 export const Withdraw = Schema.TaggedStruct("Withdraw", { amountCents: Cents.pipe(Schema.positive()) })
 export const CloseAccount = Schema.TaggedStruct("CloseAccount", { reason: Schema.String })
 
@@ -110,7 +119,10 @@ export type BankAccountState = typeof BankAccountState.Type
 
 const unopened: BankAccountState = { _tag: "Unopened" }
 
-export const decide = (command: BankAccountCommand, state: BankAccountState): Effect.Effect<ReadonlyArray<BankAccountEvent>, BankAccountError> => {
+export const decide = (
+  command: BankAccountCommand,
+  state: BankAccountState
+): Effect.Effect<ReadonlyArray<BankAccountEvent>, BankAccountError> => {
   switch (command._tag) {
     case "OpenAccount":
       return state._tag === "Unopened"
@@ -121,7 +133,9 @@ export const decide = (command: BankAccountCommand, state: BankAccountState): Ef
         ? Effect.succeed([{ _tag: "Deposited", amountCents: command.amountCents, currency: command.currency }])
         : Effect.fail(state._tag === "Closed" ? new AccountClosedError() : new AccountNotOpen())
     case "Withdraw":
-      if (state._tag !== "Open") return Effect.fail(state._tag === "Closed" ? new AccountClosedError() : new AccountNotOpen())
+      if (state._tag !== "Open") {
+        return Effect.fail(state._tag === "Closed" ? new AccountClosedError() : new AccountNotOpen())
+      }
       return state.balanceCents - command.amountCents < -state.overdraftLimitCents
         ? Effect.fail(
           new InsufficientFunds({

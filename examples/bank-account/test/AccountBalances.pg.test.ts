@@ -1,6 +1,6 @@
+import { describe, expect, layer } from "@effect/vitest"
 import { CommandHandler, EventCatalog, ProjectionRunner } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import * as AccountBalances from "../src/AccountBalances.js"
@@ -45,10 +45,34 @@ layer(app, { excludeTestServices: true })("AccountBalances on Postgres", (it) =>
         })
         yield* ProjectionRunner.waitForCatchUp("account_balances")
         expect(yield* rows).toEqual([
-          { accountId: "ada", owner: "Ada", status: "open", balanceCents: 100_00, deposits: 1, withdrawals: 1, version: 3 },
-          { accountId: "dee", owner: "Dee", status: "open", balanceCents: 9_00, deposits: 1, withdrawals: 0, version: 2 },
+          {
+            accountId: "ada",
+            owner: "Ada",
+            status: "open",
+            balanceCents: 100_00,
+            deposits: 1,
+            withdrawals: 1,
+            version: 3
+          },
+          {
+            accountId: "dee",
+            owner: "Dee",
+            status: "open",
+            balanceCents: 9_00,
+            deposits: 1,
+            withdrawals: 0,
+            version: 2
+          },
           { accountId: "cy", owner: "Cy", status: "closed", balanceCents: 0, deposits: 0, withdrawals: 0, version: 2 },
-          { accountId: "bob", owner: "Bob", status: "open", balanceCents: -30_00, deposits: 0, withdrawals: 1, version: 2 }
+          {
+            accountId: "bob",
+            owner: "Bob",
+            status: "open",
+            balanceCents: -30_00,
+            deposits: 0,
+            withdrawals: 1,
+            version: 2
+          }
         ])
         const closed = yield* AccountBalances.list(schema, { status: "closed" })
         expect(closed.map((row) => row.accountId)).toEqual(["cy"])
@@ -59,7 +83,11 @@ layer(app, { excludeTestServices: true })("AccountBalances on Postgres", (it) =>
         yield* run("ada", { _tag: "Deposit", amountCents: 5_00, currency: "EUR" })
         yield* ProjectionRunner.waitForCatchUp("account_balances")
         const live = yield* rows
-        expect(live.find((row) => row.accountId === "ada")).toMatchObject({ balanceCents: 105_00, deposits: 2, version: 4 })
+        expect(live.find((row) => row.accountId === "ada")).toMatchObject({
+          balanceCents: 105_00,
+          deposits: 2,
+          version: 4
+        })
         yield* ProjectionRunner.rebuild("account_balances")
         yield* ProjectionRunner.waitForCatchUp("account_balances")
         expect(yield* rows).toEqual(live)
@@ -69,9 +97,10 @@ layer(app, { excludeTestServices: true })("AccountBalances on Postgres", (it) =>
       Effect.gen(function*() {
         yield* ProjectionRunner.waitForCatchUp("account_balances")
         const before = yield* rows
-        const events = yield* EventCatalog.readAll(BankAccountEvents, { filter: { categories: ["bank_account"] } }).pipe(
-          Stream.runCollect
-        )
+        const events = yield* EventCatalog.readAll(BankAccountEvents, { filter: { categories: ["bank_account"] } })
+          .pipe(
+            Stream.runCollect
+          )
         expect(events.length).toBeGreaterThan(0)
         yield* Effect.forEach(events, AccountBalances.projection(schema).handle, { discard: true })
         expect(yield* rows).toEqual(before)

@@ -1,6 +1,6 @@
+import { describe, expect, it } from "@effect/vitest"
 import { BankAccount, BankAccountCommand, Deposit, Withdraw } from "@facta/example-bank-account"
 import { Laws } from "@facta/testing"
-import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, FastCheck, Schema } from "effect"
 
 /**
@@ -47,7 +47,13 @@ describe("BankAccount laws", () => {
   it.effect("all laws hold", () =>
     Effect.gen(function*() {
       const checked = yield* Laws.check(BankAccount, { commands, maxCommands, numRuns: 200 })
-      expect(checked).toEqual(["replayIsDeterministic", "snapshotRestoresState", "eventsRoundTrip", "evolveIsTotal", "oldVersionsUpcast"])
+      expect(checked).toEqual([
+        "replayIsDeterministic",
+        "snapshotRestoresState",
+        "eventsRoundTrip",
+        "evolveIsTotal",
+        "oldVersionsUpcast"
+      ])
     }))
 
   it.effect("the laws also hold for commands straight from the schema, amounts up to 2^31", () =>

@@ -1,3 +1,4 @@
+import { describe, it } from "@effect/vitest"
 import {
   AccountAlreadyOpened,
   AccountClosedError,
@@ -9,7 +10,6 @@ import {
   InsufficientFunds
 } from "@facta/example-bank-account"
 import { DeciderSpec } from "@facta/testing"
-import { describe, it } from "@effect/vitest"
 
 const spec = DeciderSpec.for(BankAccount)
 

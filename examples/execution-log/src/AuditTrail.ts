@@ -37,7 +37,9 @@ export interface Trail {
 export const summarize = (event: PostingEvent): string => {
   switch (event._tag) {
     case "PostingSubmitted":
-      return `submitted to ${event.workflow.map((actor) => `${actor.name}(${actor.kind})`).join(" -> ")}, breaker at ${event.breakerThreshold}`
+      return `submitted to ${
+        event.workflow.map((actor) => `${actor.name}(${actor.kind})`).join(" -> ")
+      }, breaker at ${event.breakerThreshold}`
     case "ScriptExecutionCompleted":
       return `${event.actor} ran in ${event.durationMs} ms`
     case "ScriptExecutionFailed":
@@ -56,7 +58,9 @@ export const summarize = (event: PostingEvent): string => {
 const text = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
 
 /** The audit trail of the posting stream `streamId`. */
-export const of = (streamId: string): Effect.Effect<Trail, EventStore.ReadError | EventCatalog.DecodeError, EventStore.EventStore> =>
+export const of = (
+  streamId: string
+): Effect.Effect<Trail, EventStore.ReadError | EventCatalog.DecodeError, EventStore.EventStore> =>
   EventCatalog.readStream(PostingEvents, streamId).pipe(
     Stream.runCollect,
     Effect.map((chunk) => {
@@ -69,11 +73,15 @@ export const of = (streamId: string): Effect.Effect<Trail, EventStore.ReadError 
         summary: summarize(event.data),
         correlationId: event.metadata.correlationId,
         causationId: event.metadata.causationId,
-        causedByVersion: event.metadata.causationId === undefined ? undefined : versionOf.get(event.metadata.causationId),
+        causedByVersion: event.metadata.causationId === undefined
+          ? undefined
+          : versionOf.get(event.metadata.causationId),
         idempotencyKey: text(event.metadata["idempotencyKey"])
       }))
       const unbroken = entries.every((entry, index) => index === 0 || entry.causedByVersion === entry.version - 1)
-      const correlationIds = [...new Set(entries.flatMap((entry) => entry.correlationId === undefined ? [] : [entry.correlationId]))]
+      const correlationIds = [
+        ...new Set(entries.flatMap((entry) => entry.correlationId === undefined ? [] : [entry.correlationId]))
+      ]
       return { entries, unbroken, correlationIds }
     })
   )

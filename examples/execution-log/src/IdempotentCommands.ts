@@ -21,8 +21,8 @@
  */
 import type { EventCatalog, RecordedEvent } from "@facta/core"
 import { Aggregate, EventCatalog as Catalog, EventStore, ExpectedVersion, Position } from "@facta/core"
-import { createHash } from "node:crypto"
 import { Chunk, Effect, Schedule, Stream } from "effect"
+import { createHash } from "node:crypto"
 
 /** The UUID v5 namespace of this example's idempotency keys: a fixed UUID; changing it changes every derived id. */
 export const namespace = "5b1f0b4e-1b0a-5c2a-9f4e-3c6d8a7e2f10"
@@ -94,7 +94,11 @@ const findRecorded = <E extends { readonly _tag: string }>(
     )
     const start = tail.findIndex((event) => event.eventId === eventIdFor(idempotencyKey, 0))
     const recorded = []
-    for (let i = Math.max(start, 0); start >= 0 && i < tail.length && tail[i]!.eventId === eventIdFor(idempotencyKey, i - start); i++) {
+    for (
+      let i = Math.max(start, 0);
+      start >= 0 && i < tail.length && tail[i]!.eventId === eventIdFor(idempotencyKey, i - start);
+      i++
+    ) {
       recorded.push(tail[i]!)
     }
     return { recorded, latest: tail[tail.length - 1] }
@@ -153,7 +157,14 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
     const loaded = yield* Aggregate.load(aggregate, streamId)
     const events = yield* aggregate.decider.decide(command, loaded.state)
     if (events.length === 0) {
-      return { streamId, events, eventIds: [], version: loaded.version, position: undefined, repeated: false } satisfies Result<E>
+      return {
+        streamId,
+        events,
+        eventIds: [],
+        version: loaded.version,
+        position: undefined,
+        repeated: false
+      } satisfies Result<E>
     }
     const context = typeof options.context === "function" ? options.context(latest) : options.context
     const { appended, eventIds } = yield* appendDecided(

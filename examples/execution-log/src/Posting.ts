@@ -151,14 +151,18 @@ export class PostingNotFound extends Data.TaggedError("PostingNotFound")<{}> {
 }
 
 /** A step on a posting that is terminal. */
-export class PostingIsTerminal extends Data.TaggedError("PostingIsTerminal")<{ readonly outcome: "completed" | "failed" }> {
+export class PostingIsTerminal
+  extends Data.TaggedError("PostingIsTerminal")<{ readonly outcome: "completed" | "failed" }>
+{
   override get message() {
     return `The posting is terminal (${this.outcome}); no actor runs on it any more`
   }
 }
 
 /** A step reported by an actor whose turn it is not. */
-export class NotCurrentActor extends Data.TaggedError("NotCurrentActor")<{ readonly expected: string; readonly actual: string }> {
+export class NotCurrentActor
+  extends Data.TaggedError("NotCurrentActor")<{ readonly expected: string; readonly actual: string }>
+{
   override get message() {
     return `It is ${JSON.stringify(this.expected)}'s turn, not ${JSON.stringify(this.actual)}'s`
   }
@@ -176,7 +180,12 @@ export class WrongActorKind extends Data.TaggedError("WrongActorKind")<{
 }
 
 /** Every way a posting command can be rejected. */
-export type PostingError = PostingAlreadySubmitted | PostingNotFound | PostingIsTerminal | NotCurrentActor | WrongActorKind
+export type PostingError =
+  | PostingAlreadySubmitted
+  | PostingNotFound
+  | PostingIsTerminal
+  | NotCurrentActor
+  | WrongActorKind
 
 // ---------------------------------------------------------------------------------------------
 // state and decider
@@ -221,7 +230,11 @@ const checkTurn = (state: PostingState, actor: string, kind: ActorKind): Effect.
 
 const completed = (state: InFlight, event: PostingEvent): ReadonlyArray<PostingEvent> =>
   state.step + 1 >= state.workflow.length
-    ? [event, { _tag: "PostingTerminal", outcome: "completed", reason: `all ${state.workflow.length} actor(s) completed` }]
+    ? [event, {
+      _tag: "PostingTerminal",
+      outcome: "completed",
+      reason: `all ${state.workflow.length} actor(s) completed`
+    }]
     : [event]
 
 const failed = (state: InFlight, actor: string, event: PostingEvent): ReadonlyArray<PostingEvent> => {
@@ -229,7 +242,11 @@ const failed = (state: InFlight, actor: string, event: PostingEvent): ReadonlyAr
   return failures < state.breakerThreshold ? [event] : [
     event,
     { _tag: "CircuitBreakerOpened", actor, consecutiveFailures: failures },
-    { _tag: "PostingTerminal", outcome: "failed", reason: `the circuit breaker of ${actor} opened after ${failures} consecutive failure(s)` }
+    {
+      _tag: "PostingTerminal",
+      outcome: "failed",
+      reason: `the circuit breaker of ${actor} opened after ${failures} consecutive failure(s)`
+    }
   ]
 }
 
@@ -241,11 +258,22 @@ export const decide = (
   switch (command._tag) {
     case "SubmitPosting":
       return state._tag === "NoPosting"
-        ? Effect.succeed([{ _tag: "PostingSubmitted", workflow: command.workflow, breakerThreshold: command.breakerThreshold }])
+        ? Effect.succeed([{
+          _tag: "PostingSubmitted",
+          workflow: command.workflow,
+          breakerThreshold: command.breakerThreshold
+        }])
         : Effect.fail(new PostingAlreadySubmitted())
     case "CompleteScript":
-      return Effect.map(checkTurn(state, command.actor, "script"), (inFlight) =>
-        completed(inFlight, { _tag: "ScriptExecutionCompleted", actor: command.actor, durationMs: command.durationMs }))
+      return Effect.map(
+        checkTurn(state, command.actor, "script"),
+        (inFlight) =>
+          completed(inFlight, {
+            _tag: "ScriptExecutionCompleted",
+            actor: command.actor,
+            durationMs: command.durationMs
+          })
+      )
     case "FailScript":
       return Effect.map(checkTurn(state, command.actor, "script"), (inFlight) =>
         failed(inFlight, command.actor, {
@@ -255,11 +283,27 @@ export const decide = (
           error: command.error
         }))
     case "CompleteLlmCall":
-      return Effect.map(checkTurn(state, command.actor, "llm"), (inFlight) =>
-        completed(inFlight, { _tag: "LlmCallCompleted", actor: command.actor, model: command.model, tokens: command.tokens }))
+      return Effect.map(
+        checkTurn(state, command.actor, "llm"),
+        (inFlight) =>
+          completed(inFlight, {
+            _tag: "LlmCallCompleted",
+            actor: command.actor,
+            model: command.model,
+            tokens: command.tokens
+          })
+      )
     case "FailLlmCall":
-      return Effect.map(checkTurn(state, command.actor, "llm"), (inFlight) =>
-        failed(inFlight, command.actor, { _tag: "LlmCallFailed", actor: command.actor, model: command.model, error: command.error }))
+      return Effect.map(
+        checkTurn(state, command.actor, "llm"),
+        (inFlight) =>
+          failed(inFlight, command.actor, {
+            _tag: "LlmCallFailed",
+            actor: command.actor,
+            model: command.model,
+            error: command.error
+          })
+      )
   }
 }
 
@@ -272,7 +316,9 @@ export const evolve = (state: PostingState, event: PostingEvent): PostingState =
         : state
     case "ScriptExecutionCompleted":
     case "LlmCallCompleted":
-      return state._tag === "InFlight" ? { ...state, step: Math.min(state.step + 1, state.workflow.length), failures: 0 } : state
+      return state._tag === "InFlight"
+        ? { ...state, step: Math.min(state.step + 1, state.workflow.length), failures: 0 }
+        : state
     case "ScriptExecutionFailed":
     case "LlmCallFailed":
       return state._tag === "InFlight" ? { ...state, failures: state.failures + 1 } : state

@@ -63,7 +63,9 @@ const apply = (schema: string, event: RecordedEvent.RecordedEvent<PostingEvent>)
         const actors = data.workflow.map((actor) => actor.name)
         return sql`
           INSERT INTO ${table} (posting_id, status, actors, current_actor, step, failures, correlation_id, version)
-          VALUES (${id}, 'in_flight', ${actors}::text[], ${actors[0]}, 0, 0, ${event.metadata.correlationId ?? null}, ${version})
+          VALUES (${id}, 'in_flight', ${actors}::text[], ${actors[0]}, 0, 0, ${
+          event.metadata.correlationId ?? null
+        }, ${version})
           ON CONFLICT (posting_id) DO NOTHING`
       }
       case "ScriptExecutionCompleted":

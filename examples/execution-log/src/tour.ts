@@ -33,15 +33,19 @@ export const tour: Effect.Effect<
   yield* PostingStates.migrate(schema)
   const projection = PostingStates.projection(schema, { name: `tour_posting_states_${tag}` })
   const head = yield* Store.head({})
-  yield* Effect.flatMap(CheckpointStore.CheckpointStore, (store) =>
-    store.save(projection.name, Option.getOrElse(head, () => Position.start)))
+  yield* Effect.flatMap(
+    CheckpointStore.CheckpointStore,
+    (store) => store.save(projection.name, Option.getOrElse(head, () => Position.start))
+  )
   const runner = yield* ProjectionRunner.make([projection])
 
   // The snapshot interval comes from FACTA_SNAPSHOT_EVERY; the tour pins it to 4.
   const posting = yield* Posting.fromConfig.pipe(
     Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["FACTA_SNAPSHOT_EVERY", "4"]])))
   )
-  yield* Console.log(`Execution log tour (snapshot every ${posting.snapshots?.every} events, from FACTA_SNAPSHOT_EVERY)`)
+  yield* Console.log(
+    `Execution log tour (snapshot every ${posting.snapshots?.every} events, from FACTA_SNAPSHOT_EVERY)`
+  )
   const workflow: readonly [Posting.Actor, ...Array<Posting.Actor>] = [
     { name: "lint", kind: "script" },
     { name: "summarize", kind: "llm" },
@@ -52,7 +56,9 @@ export const tour: Effect.Effect<
       Effect.tap((result) =>
         Console.log(
           `  ${id}: ${command._tag}(${"actor" in command ? command.actor : ""}) -> ` +
-            `${result.events.map((event) => event._tag).join(", ")}${result.repeated ? " (repeat: nothing appended)" : ""}`
+            `${result.events.map((event) => event._tag).join(", ")}${
+              result.repeated ? " (repeat: nothing appended)" : ""
+            }`
         )
       )
     )
@@ -66,28 +72,67 @@ export const tour: Effect.Effect<
 
   yield* submit("invoice")
   yield* show("invoice", { _tag: "CompleteScript", idempotencyKey: "invoice/lint", actor: "lint", durationMs: 80 })
-  yield* show("invoice", { _tag: "FailLlmCall", idempotencyKey: "invoice/llm-1", actor: "summarize", model: "m1", error: "rate limited" })
-  yield* show("invoice", { _tag: "CompleteLlmCall", idempotencyKey: "invoice/llm-2", actor: "summarize", model: "m1", tokens: 512 })
-  yield* show("invoice", { _tag: "CompleteLlmCall", idempotencyKey: "invoice/llm-2", actor: "summarize", model: "m1", tokens: 512 })
-  yield* show("invoice", { _tag: "CompleteScript", idempotencyKey: "invoice/publish", actor: "publish", durationMs: 40 })
+  yield* show("invoice", {
+    _tag: "FailLlmCall",
+    idempotencyKey: "invoice/llm-1",
+    actor: "summarize",
+    model: "m1",
+    error: "rate limited"
+  })
+  yield* show("invoice", {
+    _tag: "CompleteLlmCall",
+    idempotencyKey: "invoice/llm-2",
+    actor: "summarize",
+    model: "m1",
+    tokens: 512
+  })
+  yield* show("invoice", {
+    _tag: "CompleteLlmCall",
+    idempotencyKey: "invoice/llm-2",
+    actor: "summarize",
+    model: "m1",
+    tokens: 512
+  })
+  yield* show("invoice", {
+    _tag: "CompleteScript",
+    idempotencyKey: "invoice/publish",
+    actor: "publish",
+    durationMs: 40
+  })
 
   yield* submit("report")
   for (let i = 1; i <= 3; i++) {
-    yield* show("report", { _tag: "FailScript", idempotencyKey: `report/lint-${i}`, actor: "lint", exitCode: 2, error: "syntax" })
+    yield* show("report", {
+      _tag: "FailScript",
+      idempotencyKey: `report/lint-${i}`,
+      actor: "lint",
+      exitCode: 2,
+      error: "syntax"
+    })
   }
 
   const trail = yield* AuditTrail.of(`posting-invoice_${tag}`)
-  yield* Console.log(`Audit trail of invoice (correlation ${trail.correlationIds.join(", ")}, unbroken chain: ${trail.unbroken}):`)
+  yield* Console.log(
+    `Audit trail of invoice (correlation ${trail.correlationIds.join(", ")}, unbroken chain: ${trail.unbroken}):`
+  )
   for (const entry of trail.entries) {
     const cause = entry.causedByVersion === undefined ? "the submission" : `#${entry.causedByVersion}`
     yield* Console.log(`  #${entry.version} ${entry.summary}  <- ${cause}`)
   }
   const snapshot = yield* Effect.flatMap(SnapshotStore.SnapshotStore, (store) => store.load(`posting-invoice_${tag}`))
-  yield* Console.log(`  latest snapshot of invoice: version ${Option.match(snapshot, { onNone: () => "none", onSome: (s) => String(s.version) })}`)
+  yield* Console.log(
+    `  latest snapshot of invoice: version ${
+      Option.match(snapshot, {
+        onNone: () => "none",
+        onSome: (s) => String(s.version)
+      })
+    }`
+  )
 
   yield* runner.waitForCatchUp(projection.name)
   // A rebuild replays the whole log, earlier tours' postings included: show this run's.
-  const rows = () => Effect.map(PostingStates.list(schema), (list) => list.filter((row) => row.postingId.endsWith(`_${tag}`)))
+  const rows = () =>
+    Effect.map(PostingStates.list(schema), (list) => list.filter((row) => row.postingId.endsWith(`_${tag}`)))
   const before = yield* rows()
   yield* runner.rebuild(projection.name)
   yield* runner.waitForCatchUp(projection.name)

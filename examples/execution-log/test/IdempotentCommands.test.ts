@@ -1,5 +1,5 @@
-import { EventStore, SnapshotStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { EventStore, SnapshotStore } from "@facta/core"
 import { Chunk, ConfigProvider, Effect, Layer, Option, Stream } from "effect"
 import * as AuditTrail from "../src/AuditTrail.js"
 import * as IdempotentCommands from "../src/IdempotentCommands.js"
@@ -16,8 +16,19 @@ const submit = (key: string, breakerThreshold = 3): Extract<PostingCommand, { _t
   workflow: [{ name: "lint", kind: "script" }, { name: "summarize", kind: "llm" }],
   breakerThreshold
 })
-const failLint = (key: string): PostingCommand => ({ _tag: "FailScript", idempotencyKey: key, actor: "lint", exitCode: 1, error: "E1" })
-const completeLint = (key: string): PostingCommand => ({ _tag: "CompleteScript", idempotencyKey: key, actor: "lint", durationMs: 7 })
+const failLint = (key: string): PostingCommand => ({
+  _tag: "FailScript",
+  idempotencyKey: key,
+  actor: "lint",
+  exitCode: 1,
+  error: "E1"
+})
+const completeLint = (key: string): PostingCommand => ({
+  _tag: "CompleteScript",
+  idempotencyKey: key,
+  actor: "lint",
+  durationMs: 7
+})
 const completeLlm = (key: string): PostingCommand => ({
   _tag: "CompleteLlmCall",
   idempotencyKey: key,
@@ -26,8 +37,7 @@ const completeLlm = (key: string): PostingCommand => ({
   tokens: 42
 })
 
-const eventCount = (postingId: string) =>
-  EventStore.readStream(Workflow.streamOf(postingId)).pipe(Stream.runCount)
+const eventCount = (postingId: string) => EventStore.readStream(Workflow.streamOf(postingId)).pipe(Stream.runCount)
 
 describe("idempotent command handling", () => {
   it("derives UUID v5 event ids from the key and the event's index", () => {
@@ -63,9 +73,27 @@ describe("idempotent command handling", () => {
   it.effect("the same decision appended twice (a lost acknowledgement) is an exact repeat: the store returns the original result", () =>
     Effect.gen(function*() {
       const context = { correlationId: "corr-p3" }
-      const events: ReadonlyArray<Posting.PostingEvent> = [{ _tag: "PostingSubmitted", workflow: submit("x").workflow, breakerThreshold: 3 }]
-      const first = yield* IdempotentCommands.appendDecided(Posting.PostingEvents, "posting-p3", 0, events, "p3/submit", context)
-      const second = yield* IdempotentCommands.appendDecided(Posting.PostingEvents, "posting-p3", 0, events, "p3/submit", context)
+      const events: ReadonlyArray<Posting.PostingEvent> = [{
+        _tag: "PostingSubmitted",
+        workflow: submit("x").workflow,
+        breakerThreshold: 3
+      }]
+      const first = yield* IdempotentCommands.appendDecided(
+        Posting.PostingEvents,
+        "posting-p3",
+        0,
+        events,
+        "p3/submit",
+        context
+      )
+      const second = yield* IdempotentCommands.appendDecided(
+        Posting.PostingEvents,
+        "posting-p3",
+        0,
+        events,
+        "p3/submit",
+        context
+      )
       expect(first.appended.written).toBe(true)
       expect(second.appended).toEqual({ ...first.appended, written: false })
       expect(second.eventIds).toEqual(first.eventIds)
@@ -86,25 +114,39 @@ describe("causation chain and audit trail", () => {
     Effect.gen(function*() {
       yield* Workflow.submit(posting, "c1", submit("c1/submit", 2), "corr-c1")
       yield* Workflow.record(posting, "c1", completeLint("c1/lint"))
-      yield* Workflow.record(posting, "c1", { _tag: "FailLlmCall", idempotencyKey: "c1/llm-1", actor: "summarize", model: "m1", error: "429" })
-      yield* Workflow.record(posting, "c1", { _tag: "FailLlmCall", idempotencyKey: "c1/llm-2", actor: "summarize", model: "m1", error: "429" })
+      yield* Workflow.record(posting, "c1", {
+        _tag: "FailLlmCall",
+        idempotencyKey: "c1/llm-1",
+        actor: "summarize",
+        model: "m1",
+        error: "429"
+      })
+      yield* Workflow.record(posting, "c1", {
+        _tag: "FailLlmCall",
+        idempotencyKey: "c1/llm-2",
+        actor: "summarize",
+        model: "m1",
+        error: "429"
+      })
       const trail = yield* AuditTrail.of("posting-c1")
       expect(trail.unbroken).toBe(true)
       expect(trail.correlationIds).toEqual(["corr-c1"])
-      expect(trail.entries.map((entry) => [entry.version, entry.causedByVersion, entry.idempotencyKey, entry.summary])).toEqual([
-        [1, undefined, "c1/submit", "submitted to lint(script) -> summarize(llm), breaker at 2"],
-        [2, 1, "c1/lint", "lint ran in 7 ms"],
-        [3, 2, "c1/llm-1", "summarize call to m1 failed: 429"],
-        [4, 3, "c1/llm-2", "summarize call to m1 failed: 429"],
-        [5, 4, "c1/llm-2", "breaker of summarize opened after 2 failures"],
-        [6, 5, "c1/llm-2", "failed: the circuit breaker of summarize opened after 2 consecutive failure(s)"]
-      ])
+      expect(trail.entries.map((entry) => [entry.version, entry.causedByVersion, entry.idempotencyKey, entry.summary]))
+        .toEqual([
+          [1, undefined, "c1/submit", "submitted to lint(script) -> summarize(llm), breaker at 2"],
+          [2, 1, "c1/lint", "lint ran in 7 ms"],
+          [3, 2, "c1/llm-1", "summarize call to m1 failed: 429"],
+          [4, 3, "c1/llm-2", "summarize call to m1 failed: 429"],
+          [5, 4, "c1/llm-2", "breaker of summarize opened after 2 failures"],
+          [6, 5, "c1/llm-2", "failed: the circuit breaker of summarize opened after 2 consecutive failure(s)"]
+        ])
       expect(trail.entries[0]!.causationId).toBe("c1/submit")
     }).pipe(Effect.provide(stores)))
 })
 
 describe("snapshots every N events, N from FACTA_SNAPSHOT_EVERY", () => {
-  const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+  const withEnv = (env: Record<string, string>) =>
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
   it.effect("reads the interval from the configuration, 10 when unset", () =>
     Effect.gen(function*() {

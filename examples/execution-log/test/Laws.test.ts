@@ -1,5 +1,5 @@
-import { Laws } from "@facta/testing"
 import { describe, expect, it } from "@effect/vitest"
+import { Laws } from "@facta/testing"
 import { Arbitrary, Effect, FastCheck } from "effect"
 import type { PostingCommand } from "../src/Posting.js"
 import * as Posting from "../src/Posting.js"
@@ -37,7 +37,10 @@ const commands = FastCheck.oneof(
 describe("Posting laws", () => {
   it.effect("generated histories complete postings and open breakers", () =>
     Effect.gen(function*() {
-      const samples = FastCheck.sample(FastCheck.array(commands, { maxLength: 40, size: "max" }), { numRuns: 300, seed: 3 })
+      const samples = FastCheck.sample(FastCheck.array(commands, { maxLength: 40, size: "max" }), {
+        numRuns: 300,
+        seed: 3
+      })
       const histories = yield* Effect.forEach(samples, (sample) => Laws.history(Posting.make(5), sample))
       const share = (predicate: (history: (typeof histories)[number]) => boolean) =>
         histories.filter(predicate).length / histories.length

@@ -1,5 +1,5 @@
-import { DeciderSpec } from "@facta/testing"
 import { describe, it } from "@effect/vitest"
+import { DeciderSpec } from "@facta/testing"
 import type { Actor, PostingCommand, PostingEvent } from "../src/Posting.js"
 import * as Posting from "../src/Posting.js"
 
@@ -19,8 +19,20 @@ const key = "k"
 const submit: PostingCommand = { _tag: "SubmitPosting", idempotencyKey: key, workflow, breakerThreshold: 2 }
 const completeLint: PostingCommand = { _tag: "CompleteScript", idempotencyKey: key, actor: "lint", durationMs: 120 }
 const failLint: PostingCommand = { _tag: "FailScript", idempotencyKey: key, actor: "lint", exitCode: 1, error: "E042" }
-const completeLlm: PostingCommand = { _tag: "CompleteLlmCall", idempotencyKey: key, actor: "summarize", model: "m1", tokens: 300 }
-const failLlm: PostingCommand = { _tag: "FailLlmCall", idempotencyKey: key, actor: "summarize", model: "m1", error: "timeout" }
+const completeLlm: PostingCommand = {
+  _tag: "CompleteLlmCall",
+  idempotencyKey: key,
+  actor: "summarize",
+  model: "m1",
+  tokens: 300
+}
+const failLlm: PostingCommand = {
+  _tag: "FailLlmCall",
+  idempotencyKey: key,
+  actor: "summarize",
+  model: "m1",
+  error: "timeout"
+}
 
 describe("Posting", () => {
   describe("submitting", () => {
@@ -51,15 +63,37 @@ describe("Posting", () => {
       spec.given([submitted, lintFailed]).when(failLint).then([
         lintFailed,
         { _tag: "CircuitBreakerOpened", actor: "lint", consecutiveFailures: 2 },
-        { _tag: "PostingTerminal", outcome: "failed", reason: "the circuit breaker of lint opened after 2 consecutive failure(s)" }
-      ], { state: { _tag: "Terminal", outcome: "failed", reason: "the circuit breaker of lint opened after 2 consecutive failure(s)", openBreaker: "lint" } }))
+        {
+          _tag: "PostingTerminal",
+          outcome: "failed",
+          reason: "the circuit breaker of lint opened after 2 consecutive failure(s)"
+        }
+      ], {
+        state: {
+          _tag: "Terminal",
+          outcome: "failed",
+          reason: "the circuit breaker of lint opened after 2 consecutive failure(s)",
+          openBreaker: "lint"
+        }
+      }))
 
     it.effect("refuses a script step for an LLM actor", () =>
-      spec.given([submitted, lintRan]).when({ _tag: "CompleteScript", idempotencyKey: key, actor: "summarize", durationMs: 1 })
+      spec.given([submitted, lintRan]).when({
+        _tag: "CompleteScript",
+        idempotencyKey: key,
+        actor: "summarize",
+        durationMs: 1
+      })
         .thenFails(new Posting.WrongActorKind({ actor: "summarize", kind: "llm", reported: "script" })))
 
     it.effect("refuses a step of an actor whose turn it is not", () =>
-      spec.given([submitted]).when({ _tag: "FailLlmCall", idempotencyKey: key, actor: "summarize", model: "m1", error: "x" })
+      spec.given([submitted]).when({
+        _tag: "FailLlmCall",
+        idempotencyKey: key,
+        actor: "summarize",
+        model: "m1",
+        error: "x"
+      })
         .thenFails(new Posting.NotCurrentActor({ expected: "lint", actual: "summarize" })))
 
     it.effect("refuses a step on a posting never submitted", () =>
@@ -90,7 +124,11 @@ describe("Posting", () => {
         .when(completeLlm).thenFails(new Posting.PostingIsTerminal({ outcome: "completed" })))
 
     it.effect("refuses a step on a posting whose breaker opened", () =>
-      spec.given([submitted, lintFailed, lintFailed, { _tag: "CircuitBreakerOpened", actor: "lint", consecutiveFailures: 2 }, {
+      spec.given([submitted, lintFailed, lintFailed, {
+        _tag: "CircuitBreakerOpened",
+        actor: "lint",
+        consecutiveFailures: 2
+      }, {
         _tag: "PostingTerminal",
         outcome: "failed",
         reason: "breaker"

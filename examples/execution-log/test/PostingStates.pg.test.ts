@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, layer } from "@effect/vitest"
 import { EventCatalog, ProjectionRunner } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import * as IdempotentCommands from "../src/IdempotentCommands.js"
@@ -23,7 +23,12 @@ const workflow: readonly [Posting.Actor, ...Array<Posting.Actor>] = [
  */
 const drive = (id: string, pattern: string) =>
   Effect.gen(function*() {
-    yield* Workflow.submit(posting, id, { _tag: "SubmitPosting", idempotencyKey: `${id}/submit`, workflow, breakerThreshold: 2 }, `corr-${id}`)
+    yield* Workflow.submit(posting, id, {
+      _tag: "SubmitPosting",
+      idempotencyKey: `${id}/submit`,
+      workflow,
+      breakerThreshold: 2
+    }, `corr-${id}`)
     let step = 0
     for (const [i, letter] of [...pattern].entries()) {
       const actor = workflow[step]!
@@ -50,7 +55,9 @@ const appIn = (schema: string) => {
 const replay = (schema: string) =>
   EventCatalog.readAll(Posting.PostingEvents).pipe(
     Stream.runCollect,
-    Effect.flatMap((events) => Effect.forEach(Chunk.toReadonlyArray(events), PostingStates.projection(schema).handle, { discard: true }))
+    Effect.flatMap((events) =>
+      Effect.forEach(Chunk.toReadonlyArray(events), PostingStates.projection(schema).handle, { discard: true })
+    )
   )
 
 const direct = uniqueSchemaName()
@@ -61,7 +68,9 @@ layer(appIn(direct), { excludeTestServices: true })("posting states on Postgres,
       Effect.gen(function*() {
         yield* Effect.forEach(patterns, (pattern, i) => drive(`p${i}`, pattern), { discard: true })
         yield* replay(direct)
-        const rows = (yield* PostingStates.list(direct)).map((row) => [row.postingId, row.status, row.currentActor, row.step, row.failures, row.openBreaker, row.version])
+        const rows = (yield* PostingStates.list(direct)).map((
+          row
+        ) => [row.postingId, row.status, row.currentActor, row.step, row.failures, row.openBreaker, row.version])
         expect(rows).toEqual([
           ["p0", "completed", null, 3, 0, null, 5],
           ["p1", "completed", null, 3, 0, null, 6],
@@ -74,7 +83,10 @@ layer(appIn(direct), { excludeTestServices: true })("posting states on Postgres,
         ])
         const all = yield* PostingStates.list(direct)
         expect(all.every((row) => row.correlationId === `corr-${row.postingId}` && row.stepsTotal === 3)).toBe(true)
-        expect((yield* PostingStates.list(direct, { status: "failed" })).map((row) => row.postingId)).toEqual(["p2", "p3"])
+        expect((yield* PostingStates.list(direct, { status: "failed" })).map((row) => row.postingId)).toEqual([
+          "p2",
+          "p3"
+        ])
       }))
 
     it.effect("replaying the same events again changes no row", () =>
@@ -86,12 +98,36 @@ layer(appIn(direct), { excludeTestServices: true })("posting states on Postgres,
 
     it.effect("on Postgres too, a retried command appends nothing and returns the original events", () =>
       Effect.gen(function*() {
-        const first = yield* Workflow.record(posting, "p6", { _tag: "CompleteScript", idempotencyKey: "p6/late", actor: "lint", durationMs: 1 })
-        const retried = yield* Workflow.record(posting, "p6", { _tag: "CompleteScript", idempotencyKey: "p6/late", actor: "lint", durationMs: 1 })
+        const first = yield* Workflow.record(posting, "p6", {
+          _tag: "CompleteScript",
+          idempotencyKey: "p6/late",
+          actor: "lint",
+          durationMs: 1
+        })
+        const retried = yield* Workflow.record(posting, "p6", {
+          _tag: "CompleteScript",
+          idempotencyKey: "p6/late",
+          actor: "lint",
+          durationMs: 1
+        })
         expect(retried).toMatchObject({ repeated: true, eventIds: first.eventIds, version: first.version })
         const events = [{ _tag: "PostingSubmitted" as const, workflow, breakerThreshold: 2 }]
-        const once = yield* IdempotentCommands.appendDecided(Posting.PostingEvents, "posting-lost-ack", 0, events, "lost-ack", { correlationId: "c" })
-        const twice = yield* IdempotentCommands.appendDecided(Posting.PostingEvents, "posting-lost-ack", 0, events, "lost-ack", { correlationId: "c" })
+        const once = yield* IdempotentCommands.appendDecided(
+          Posting.PostingEvents,
+          "posting-lost-ack",
+          0,
+          events,
+          "lost-ack",
+          { correlationId: "c" }
+        )
+        const twice = yield* IdempotentCommands.appendDecided(
+          Posting.PostingEvents,
+          "posting-lost-ack",
+          0,
+          events,
+          "lost-ack",
+          { correlationId: "c" }
+        )
         expect(twice.appended).toEqual({ ...once.appended, written: false })
       }))
   })

@@ -82,7 +82,8 @@ export type Handlers<A extends { readonly _tag: string }> = {
  * @since 0.1.0
  * @category models
  */
-export type SuccessOf<H, K extends keyof H> = H[K] extends (message: never) => Effect.Effect<infer A, infer _E, infer _R> ? A
+export type SuccessOf<H, K extends keyof H> = H[K] extends
+  (message: never) => Effect.Effect<infer A, infer _E, infer _R> ? A
   : never
 
 /**
@@ -91,7 +92,8 @@ export type SuccessOf<H, K extends keyof H> = H[K] extends (message: never) => E
  * @since 0.1.0
  * @category models
  */
-export type ErrorOf<H, K extends keyof H> = H[K] extends (message: never) => Effect.Effect<infer _A, infer E, infer _R> ? E
+export type ErrorOf<H, K extends keyof H> = H[K] extends
+  (message: never) => Effect.Effect<infer _A, infer E, infer _R> ? E
   : never
 
 /**
@@ -100,7 +102,8 @@ export type ErrorOf<H, K extends keyof H> = H[K] extends (message: never) => Eff
  * @since 0.1.0
  * @category models
  */
-export type ContextOf<H, K extends keyof H> = H[K] extends (message: never) => Effect.Effect<infer _A, infer _E, infer R> ? R
+export type ContextOf<H, K extends keyof H> = H[K] extends
+  (message: never) => Effect.Effect<infer _A, infer _E, infer R> ? R
   : never
 
 /**
@@ -170,7 +173,9 @@ export const make = <
   const decode = (input: unknown): Effect.Effect<A, DispatchError> => {
     const tag = typeof input === "object" && input !== null && "_tag" in input ? input._tag : undefined
     if (typeof tag !== "string") {
-      return Effect.fail(new MalformedInput({ tag: undefined, issues: [{ path: "_tag", message: "a message needs a string _tag" }] }))
+      return Effect.fail(
+        new MalformedInput({ tag: undefined, issues: [{ path: "_tag", message: "a message needs a string _tag" }] })
+      )
     }
     if (!known.has(tag)) return Effect.fail(new UnknownTag({ tag, known: tags }))
     return Either.match(decodeMessage(input), {

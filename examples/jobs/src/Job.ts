@@ -44,7 +44,9 @@ export const JobId = Schema.NonEmptyTrimmedString
 export const Metadata = Schema.Record({
   // A record key "__proto__" does not survive Schema's record encoding (it sets the prototype):
   // refused at the door, so metadata round-trips exactly (the snapshot law found it).
-  key: Schema.String.pipe(Schema.filter((key) => key !== "__proto__", { message: () => "\"__proto__\" cannot be a metadata key" })),
+  key: Schema.String.pipe(
+    Schema.filter((key) => key !== "__proto__", { message: () => "\"__proto__\" cannot be a metadata key" })
+  ),
   value: Schema.String
 })
 
@@ -214,7 +216,15 @@ export const UpdateJobMetadata = Schema.TaggedStruct("UpdateJobMetadata", { ...a
  * @since 0.1.0
  * @category commands
  */
-export const JobCommand = Schema.Union(CreateJob, StartJob, CompleteJob, FailJob, RetryJob, CancelJob, UpdateJobMetadata)
+export const JobCommand = Schema.Union(
+  CreateJob,
+  StartJob,
+  CompleteJob,
+  FailJob,
+  RetryJob,
+  CancelJob,
+  UpdateJobMetadata
+)
 
 /**
  * A job command.
@@ -310,7 +320,9 @@ export class JobAlreadyExists extends Data.TaggedError("JobAlreadyExists")<{ rea
  * @since 0.1.0
  * @category errors
  */
-export class JobNotFound extends Data.TaggedError("JobNotFound")<{ readonly tenantId: string; readonly jobId: string }> {
+export class JobNotFound
+  extends Data.TaggedError("JobNotFound")<{ readonly tenantId: string; readonly jobId: string }>
+{
   override get message() {
     return `Tenant ${this.tenantId} has no job ${this.jobId}; check the job id and the tenant`
   }

@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import type { SqlError } from "@effect/sql/SqlError"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import type { EventStore } from "@facta/core"
 import { CommandHandler } from "@facta/core"
 import { Effect, Option, Schema } from "effect"

@@ -48,20 +48,30 @@ export const tour: Effect.Effect<
     JobApi.commands({ userId, correlationId: `tour-${run}` }).dispatch(JSON.parse(json)).pipe(
       Effect.matchEffect({
         onSuccess: (outcome) =>
-          Console.log(clean(`  ${userId}: ${JSON.parse(json)._tag} → ${outcome.events.join(", ") || "nothing"} (${outcome.status})`)),
+          Console.log(
+            clean(
+              `  ${userId}: ${JSON.parse(json)._tag} → ${outcome.events.join(", ") || "nothing"} (${outcome.status})`
+            )
+          ),
         onFailure: (error) => Console.log(clean(`  ${userId}: refused, ${error._tag}: ${error.message}`))
       })
     )
 
   yield* Console.log("== Commands as JSON, dispatched by type")
-  yield* send("alice", `{"_tag":"CreateJob","tenantId":"${acme}","jobId":"${report}","name":"daily report","maxRetries":1}`)
+  yield* send(
+    "alice",
+    `{"_tag":"CreateJob","tenantId":"${acme}","jobId":"${report}","name":"daily report","maxRetries":1}`
+  )
   yield* send("worker", `{"_tag":"StartJob","tenantId":"${acme}","jobId":"${report}"}`)
   yield* send("worker", `{"_tag":"FailJob","tenantId":"${acme}","jobId":"${report}","error":"database timeout"}`)
   yield* send("scheduler", `{"_tag":"RetryJob","tenantId":"${acme}","jobId":"${report}"}`)
   yield* send("worker", `{"_tag":"StartJob","tenantId":"${acme}","jobId":"${report}"}`)
   yield* send("worker", `{"_tag":"FailJob","tenantId":"${acme}","jobId":"${report}","error":"database timeout"}`)
   yield* send("scheduler", `{"_tag":"RetryJob","tenantId":"${acme}","jobId":"${report}"}`)
-  yield* send("gus", `{"_tag":"CreateJob","tenantId":"${globex}","jobId":"${payroll}","name":"payroll","maxRetries":3,"metadata":{"priority":"high"}}`)
+  yield* send(
+    "gus",
+    `{"_tag":"CreateJob","tenantId":"${globex}","jobId":"${payroll}","name":"payroll","maxRetries":3,"metadata":{"priority":"high"}}`
+  )
   yield* send("mallory", `{"_tag":"CancelJob","tenantId":"${globex}","jobId":"${report}","reason":"mine now"}`)
   yield* send("bob", `{"_tag":"DeleteJob","tenantId":"${acme}","jobId":"${report}"}`)
   yield* send("bob", `{"_tag":"CreateJob","tenantId":"${acme}","jobId":"x","name":"x","maxRetries":"three"}`)
@@ -84,6 +94,8 @@ export const tour: Effect.Effect<
 
   yield* Console.log("== The history of the daily report")
   for (const entry of yield* JobHistory.forJob(acme, report)) {
-    yield* Console.log(clean(`  v${entry.version} ${entry.type.padEnd(12)} by ${(entry.userId ?? "?").padEnd(9)} ${entry.description}`))
+    yield* Console.log(
+      clean(`  v${entry.version} ${entry.type.padEnd(12)} by ${(entry.userId ?? "?").padEnd(9)} ${entry.description}`)
+    )
   }
 })

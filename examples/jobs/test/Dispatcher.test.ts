@@ -1,5 +1,5 @@
-import { EventStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { EventStore } from "@facta/core"
 import { Chunk, Effect, Option, Schema, Stream } from "effect"
 import * as Dispatcher from "../src/Dispatcher.js"
 import * as JobApi from "../src/JobApi.js"
@@ -10,7 +10,11 @@ const Message = Schema.Union(Ping, Echo)
 
 const dispatcher = Dispatcher.make(Message, {
   Ping: (ping) => Effect.succeed("pong".repeat(ping.times)),
-  Echo: (echo) => (echo.text === "" ? Effect.fail("nothing to echo" as const) : Effect.succeed(echo.loud ? echo.text.toUpperCase() : echo.text))
+  Echo: (
+    echo
+  ) => (echo.text === ""
+    ? Effect.fail("nothing to echo" as const)
+    : Effect.succeed(echo.loud ? echo.text.toUpperCase() : echo.text))
 })
 
 describe("Dispatcher", () => {
@@ -46,7 +50,10 @@ describe("Dispatcher", () => {
       for (const input of [null, 42, "Ping", [], { times: 1 }, { _tag: 7 }]) {
         const error = yield* Effect.flip(dispatcher.dispatch(input))
         expect(error).toEqual(
-          new Dispatcher.MalformedInput({ tag: undefined, issues: [{ path: "_tag", message: "a message needs a string _tag" }] })
+          new Dispatcher.MalformedInput({
+            tag: undefined,
+            issues: [{ path: "_tag", message: "a message needs a string _tag" }]
+          })
         )
       }
     }))
@@ -96,7 +103,10 @@ describe("JobApi.commands", () => {
         JSON.parse(`{"_tag":"CreateJob","tenantId":"acme","jobId":"j-1","name":"export","maxRetries":1}`)
       )
       expect(outcome).toEqual({ jobId: "j-1", version: 1, status: "pending", events: ["JobCreated"] })
-      const [recorded] = yield* EventStore.readStream("job-j-1").pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+      const [recorded] = yield* EventStore.readStream("job-j-1").pipe(
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray)
+      )
       expect(recorded?.data).toEqual({ tenantId: "acme", name: "export", maxRetries: 1, metadata: {} })
       expect(recorded?.metadata).toMatchObject({ userId: "ops-1", correlationId: "req-9" })
     }).pipe(Effect.provide(EventStore.layerMemory)))
@@ -106,7 +116,9 @@ describe("JobApi.commands", () => {
       const commands = JobApi.commands()
       const error = yield* Effect.flip(commands.dispatch({ _tag: "StartJob", tenantId: "acme", jobId: "nope" }))
       expect(error._tag).toBe("JobNotFound")
-      const malformed = yield* Effect.flip(commands.dispatch({ _tag: "CreateJob", tenantId: "", jobId: "j-2", name: "x", maxRetries: -1 }))
+      const malformed = yield* Effect.flip(
+        commands.dispatch({ _tag: "CreateJob", tenantId: "", jobId: "j-2", name: "x", maxRetries: -1 })
+      )
       expect(malformed._tag).toBe("MalformedInput")
       expect(yield* EventStore.streamVersion("job-j-2")).toEqual(Option.none())
     }).pipe(Effect.provide(EventStore.layerMemory)))

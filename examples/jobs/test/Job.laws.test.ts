@@ -1,5 +1,5 @@
-import { Laws } from "@facta/testing"
 import { describe, expect, it } from "@effect/vitest"
+import { Laws } from "@facta/testing"
 import { Arbitrary, Effect, FastCheck, Schema } from "effect"
 import { CreateJob, FailJob, Job, JobCommand, RetryJob, StartJob } from "../src/Job.js"
 

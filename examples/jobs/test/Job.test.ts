@@ -1,5 +1,5 @@
-import { DeciderSpec } from "@facta/testing"
 import { describe, expect, it } from "@effect/vitest"
+import { DeciderSpec } from "@facta/testing"
 import {
   InvalidMaxRetries,
   InvalidTransition,
@@ -17,14 +17,27 @@ const spec = DeciderSpec.for(Job)
 const tenantId = "acme"
 const jobId = "j-1"
 
-const created: JobEvent = { _tag: "JobCreated", tenantId, name: "nightly report", maxRetries: 2, metadata: { priority: "low" } }
+const created: JobEvent = {
+  _tag: "JobCreated",
+  tenantId,
+  name: "nightly report",
+  maxRetries: 2,
+  metadata: { priority: "low" }
+}
 const started = (attempt: number): JobEvent => ({ _tag: "JobStarted", attempt })
 const completed: JobEvent = { _tag: "JobCompleted", output: "42 rows" }
 const failed = (attempt: number): JobEvent => ({ _tag: "JobFailed", attempt, error: "timeout" })
 const retried = (retry: number): JobEvent => ({ _tag: "JobRetried", retry })
 const cancelled: JobEvent = { _tag: "JobCancelled", reason: "no longer needed" }
 
-const create: JobCommand = { _tag: "CreateJob", tenantId, jobId, name: "nightly report", maxRetries: 2, metadata: { priority: "low" } }
+const create: JobCommand = {
+  _tag: "CreateJob",
+  tenantId,
+  jobId,
+  name: "nightly report",
+  maxRetries: 2,
+  metadata: { priority: "low" }
+}
 const start: JobCommand = { _tag: "StartJob", tenantId, jobId }
 const complete: JobCommand = { _tag: "CompleteJob", tenantId, jobId, output: "42 rows" }
 const fail: JobCommand = { _tag: "FailJob", tenantId, jobId, error: "timeout" }
@@ -58,15 +71,15 @@ const invalid = (action: InvalidTransition["action"], status: InvalidTransition[
 
 describe("Job", () => {
   describe("creating", () => {
-    it.effect("creates a pending job for the tenant", () =>
-      spec.when(create).then([created], { state: job({}) }))
+    it.effect("creates a pending job for the tenant", () => spec.when(create).then([created], { state: job({}) }))
 
     it.effect("creates a job with no metadata and no retries", () =>
       spec.when({ _tag: "CreateJob", tenantId, jobId, name: "nightly report", maxRetries: 0, metadata: {} }).then([
         { _tag: "JobCreated", tenantId, name: "nightly report", maxRetries: 0, metadata: {} }
       ]))
 
-    it.effect("refuses an id that exists", () => spec.given([created]).when(create).thenFails(new JobAlreadyExists({ jobId })))
+    it.effect("refuses an id that exists", () =>
+      spec.given([created]).when(create).thenFails(new JobAlreadyExists({ jobId })))
 
     it.effect("refuses a negative retry limit", () =>
       spec.when({ ...create, maxRetries: -1 } as JobCommand).thenFails(new InvalidMaxRetries({ maxRetries: -1 })))
@@ -122,8 +135,7 @@ describe("Job", () => {
         state: job({ status: "pending", attempts: 1, retries: 1, lastError: "timeout" })
       }))
 
-    it.effect("retries up to the limit", () =>
-      spec.given(exhausted.slice(0, 6)).when(retry).then([retried(2)]))
+    it.effect("retries up to the limit", () => spec.given(exhausted.slice(0, 6)).when(retry).then([retried(2)]))
 
     it.effect("refuses a retry beyond the limit: the failure is final", () =>
       spec.given(exhausted).when(retry).thenFails(new RetryLimitReached({ jobId, maxRetries: 2 })))
@@ -144,8 +156,7 @@ describe("Job", () => {
     it.effect("cancels a pending job", () =>
       spec.given([created]).when(cancel).then([cancelled], { state: job({ status: "cancelled" }) }))
 
-    it.effect("cancels a running job", () =>
-      spec.given([created, started(1)]).when(cancel).then([cancelled]))
+    it.effect("cancels a running job", () => spec.given([created, started(1)]).when(cancel).then([cancelled]))
 
     it.effect("cancels a failed job that still had retries", () =>
       spec.given([created, started(1), failed(1)]).when(cancel).then([cancelled]))
@@ -167,7 +178,9 @@ describe("Job", () => {
       ], { state: job({ metadata: { priority: "low", owner: "ops" } }) }))
 
     it.effect("overwrites a key with a new value", () =>
-      spec.given([created]).when(updateMetadata({ priority: "high" })).thenState(job({ metadata: { priority: "high" } })))
+      spec.given([created]).when(updateMetadata({ priority: "high" })).thenState(
+        job({ metadata: { priority: "high" } })
+      ))
 
     it.effect("an update that changes nothing appends nothing", () =>
       spec.given([created]).when(updateMetadata({ priority: "low" })).thenNothing())
@@ -187,7 +200,9 @@ describe("Job", () => {
         spec.when(command).thenFails(notFound(tenantId)))
 
       it.effect(`${command._tag} through another tenant fails with JobNotFound, as if the job did not exist`, () =>
-        spec.given([created, started(1), failed(1)]).when({ ...command, tenantId: "globex" }).thenFails(notFound("globex")))
+        spec.given([created, started(1), failed(1)]).when({ ...command, tenantId: "globex" }).thenFails(
+          notFound("globex")
+        ))
     }
   })
 

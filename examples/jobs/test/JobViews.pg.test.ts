@@ -2,10 +2,10 @@
  * The job view projection on Postgres: given events in the store, the rows it writes; queries
  * per tenant; replaying the same events (handled again, or a rebuild) gives the same rows.
  */
+import { describe, expect, layer } from "@effect/vitest"
 import { EventCatalog, EventStore, ExpectedVersion, ProjectionRunner } from "@facta/core"
 import type { RecordedEvent } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Stream } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import type { JobEvent } from "../src/Job.js"
@@ -90,13 +90,21 @@ layer(app, { excludeTestServices: true })("JobViews on Postgres", (it) => {
 
     it.effect("completion, cancellation and metadata updates", () =>
       Effect.gen(function*() {
-        yield* given("v3", [created("acme"), { _tag: "JobStarted", attempt: 1 }, { _tag: "JobCompleted", output: "ok" }])
+        yield* given("v3", [created("acme"), { _tag: "JobStarted", attempt: 1 }, {
+          _tag: "JobCompleted",
+          output: "ok"
+        }])
         yield* given("v4", [created("globex", 0, { owner: "ops" }), { _tag: "JobCancelled", reason: "duplicate" }, {
           _tag: "JobMetadataUpdated",
           metadata: { owner: "sre", ticket: "T-1" }
         }])
         yield* caughtUp
-        expect(yield* viewOf("acme", "v3")).toMatchObject({ status: "completed", attempts: 1, finished: true, version: 3 })
+        expect(yield* viewOf("acme", "v3")).toMatchObject({
+          status: "completed",
+          attempts: 1,
+          finished: true,
+          version: 3
+        })
         expect(yield* viewOf("globex", "v4")).toMatchObject({
           status: "cancelled",
           finished: true,
@@ -123,7 +131,9 @@ layer(app, { excludeTestServices: true })("JobViews on Postgres", (it) => {
         yield* caughtUp
         const before = yield* allRows
         expect(before.length).toBe(4)
-        const events = yield* EventCatalog.readAll(JobEvents, { filter: { categories: ["job"] } }).pipe(Stream.runCollect)
+        const events = yield* EventCatalog.readAll(JobEvents, { filter: { categories: ["job"] } }).pipe(
+          Stream.runCollect
+        )
         const projection = JobViews.projection(schema)
         yield* Effect.forEach(events, (event: RecordedEvent.RecordedEvent<JobEvent>) => projection.handle(event), {
           discard: true

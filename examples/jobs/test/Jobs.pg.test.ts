@@ -3,9 +3,9 @@
  * `CommandHandler`; the job view kept by the `ProjectionRunner`; `waitForCatchUp`; then JSON
  * queries dispatched the same way — per tenant.
  */
+import { describe, expect, layer } from "@effect/vitest"
 import { ProjectionRunner } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import * as JobApi from "../src/JobApi.js"
@@ -33,12 +33,20 @@ layer(app, { excludeTestServices: true })("Jobs end to end on Postgres", (it) =>
   describe("commands and queries by type, per tenant", () => {
     it.effect("a job runs, fails, is retried and completes; the view and the history show it", () =>
       Effect.gen(function*() {
-        yield* send("alice", "req-1", `{"_tag":"CreateJob","tenantId":"acme","jobId":"e-1","name":"invoice run","maxRetries":2,"metadata":{"priority":"high"}}`)
+        yield* send(
+          "alice",
+          "req-1",
+          `{"_tag":"CreateJob","tenantId":"acme","jobId":"e-1","name":"invoice run","maxRetries":2,"metadata":{"priority":"high"}}`
+        )
         yield* send("worker-1", "req-2", `{"_tag":"StartJob","tenantId":"acme","jobId":"e-1"}`)
         yield* send("worker-1", "req-3", `{"_tag":"FailJob","tenantId":"acme","jobId":"e-1","error":"SMTP timeout"}`)
         yield* send("scheduler", "req-4", `{"_tag":"RetryJob","tenantId":"acme","jobId":"e-1"}`)
         yield* send("worker-2", "req-5", `{"_tag":"StartJob","tenantId":"acme","jobId":"e-1"}`)
-        const done = yield* send("worker-2", "req-6", `{"_tag":"CompleteJob","tenantId":"acme","jobId":"e-1","output":"120 invoices"}`)
+        const done = yield* send(
+          "worker-2",
+          "req-6",
+          `{"_tag":"CompleteJob","tenantId":"acme","jobId":"e-1","output":"120 invoices"}`
+        )
         expect(done).toEqual({ jobId: "e-1", version: 6, status: "completed", events: ["JobCompleted"] })
 
         yield* caughtUp
@@ -59,12 +67,48 @@ layer(app, { excludeTestServices: true })("Jobs end to end on Postgres", (it) =>
         const history = yield* ask(`{"_tag":"GetJobHistory","tenantId":"acme","jobId":"e-1"}`)
         if (!Array.isArray(history)) return expect.fail("the history is a list")
         expect(history.map(({ at: _at, causationId: _c, ...entry }) => entry)).toEqual([
-          { version: 1, type: "JobCreated", description: `Created "invoice run" for tenant acme, up to 2 retries [priority=high]`, userId: "alice", correlationId: "req-1" },
-          { version: 2, type: "JobStarted", description: "Attempt 1 started", userId: "worker-1", correlationId: "req-2" },
-          { version: 3, type: "JobFailed", description: "Attempt 1 failed: SMTP timeout", userId: "worker-1", correlationId: "req-3" },
-          { version: 4, type: "JobRetried", description: "Retry 1 scheduled", userId: "scheduler", correlationId: "req-4" },
-          { version: 5, type: "JobStarted", description: "Attempt 2 started", userId: "worker-2", correlationId: "req-5" },
-          { version: 6, type: "JobCompleted", description: "Completed: 120 invoices", userId: "worker-2", correlationId: "req-6" }
+          {
+            version: 1,
+            type: "JobCreated",
+            description: `Created "invoice run" for tenant acme, up to 2 retries [priority=high]`,
+            userId: "alice",
+            correlationId: "req-1"
+          },
+          {
+            version: 2,
+            type: "JobStarted",
+            description: "Attempt 1 started",
+            userId: "worker-1",
+            correlationId: "req-2"
+          },
+          {
+            version: 3,
+            type: "JobFailed",
+            description: "Attempt 1 failed: SMTP timeout",
+            userId: "worker-1",
+            correlationId: "req-3"
+          },
+          {
+            version: 4,
+            type: "JobRetried",
+            description: "Retry 1 scheduled",
+            userId: "scheduler",
+            correlationId: "req-4"
+          },
+          {
+            version: 5,
+            type: "JobStarted",
+            description: "Attempt 2 started",
+            userId: "worker-2",
+            correlationId: "req-5"
+          },
+          {
+            version: 6,
+            type: "JobCompleted",
+            description: "Completed: 120 invoices",
+            userId: "worker-2",
+            correlationId: "req-6"
+          }
         ])
         // Each command has its own id, recorded as the causation of its events.
         const causations = history.map((entry) => entry.causationId)
@@ -75,7 +119,11 @@ layer(app, { excludeTestServices: true })("Jobs end to end on Postgres", (it) =>
 
     it.effect("retries stop at the limit; the failure is final in the view", () =>
       Effect.gen(function*() {
-        yield* send("alice", "r-1", `{"_tag":"CreateJob","tenantId":"acme","jobId":"e-2","name":"flaky","maxRetries":1}`)
+        yield* send(
+          "alice",
+          "r-1",
+          `{"_tag":"CreateJob","tenantId":"acme","jobId":"e-2","name":"flaky","maxRetries":1}`
+        )
         yield* send("w", "r-2", `{"_tag":"StartJob","tenantId":"acme","jobId":"e-2"}`)
         yield* send("w", "r-3", `{"_tag":"FailJob","tenantId":"acme","jobId":"e-2","error":"boom"}`)
         yield* send("s", "r-4", `{"_tag":"RetryJob","tenantId":"acme","jobId":"e-2"}`)
@@ -95,11 +143,19 @@ layer(app, { excludeTestServices: true })("Jobs end to end on Postgres", (it) =>
         )
         expect(touched).toMatchObject({ _tag: "JobNotFound", tenantId: "globex", jobId: "e-1" })
         const relabelled = yield* Effect.flip(
-          send("mallory", "x-2", `{"_tag":"UpdateJobMetadata","tenantId":"globex","jobId":"e-2","metadata":{"owner":"mallory"}}`)
+          send(
+            "mallory",
+            "x-2",
+            `{"_tag":"UpdateJobMetadata","tenantId":"globex","jobId":"e-2","metadata":{"owner":"mallory"}}`
+          )
         )
         expect(relabelled._tag).toBe("JobNotFound")
 
-        yield* send("gus", "g-1", `{"_tag":"CreateJob","tenantId":"globex","jobId":"e-3","name":"payroll","maxRetries":0}`)
+        yield* send(
+          "gus",
+          "g-1",
+          `{"_tag":"CreateJob","tenantId":"globex","jobId":"e-3","name":"payroll","maxRetries":0}`
+        )
         yield* caughtUp
         expect(yield* Effect.flip(ask(`{"_tag":"GetJob","tenantId":"globex","jobId":"e-1"}`))).toMatchObject({
           _tag: "JobNotFound"
@@ -112,14 +168,19 @@ layer(app, { excludeTestServices: true })("Jobs end to end on Postgres", (it) =>
         const acme = yield* ask(`{"_tag":"ListJobs","tenantId":"acme"}`)
         expect(Array.isArray(acme) && acme.map((view) => "jobId" in view && view.jobId)).toEqual(["e-1", "e-2"])
         // The refused commands changed nothing.
-        expect(yield* ask(`{"_tag":"GetJob","tenantId":"acme","jobId":"e-2"}`)).toMatchObject({ metadata: {}, version: 6 })
+        expect(yield* ask(`{"_tag":"GetJob","tenantId":"acme","jobId":"e-2"}`)).toMatchObject({
+          metadata: {},
+          version: 6
+        })
       }))
 
     it.effect("malformed or unknown input is refused before anything runs", () =>
       Effect.gen(function*() {
         const unknown = yield* Effect.flip(send("u", "m-1", `{"_tag":"DeleteJob","tenantId":"acme","jobId":"e-1"}`))
         expect(unknown).toMatchObject({ _tag: "UnknownTag", tag: "DeleteJob" })
-        const malformed = yield* Effect.flip(send("u", "m-2", `{"_tag":"CreateJob","tenantId":"acme","jobId":"e-9","name":"x","maxRetries":"three"}`))
+        const malformed = yield* Effect.flip(
+          send("u", "m-2", `{"_tag":"CreateJob","tenantId":"acme","jobId":"e-9","name":"x","maxRetries":"three"}`)
+        )
         expect(malformed).toMatchObject({ _tag: "MalformedInput", tag: "CreateJob" })
         const badQuery = yield* Effect.flip(ask(`{"_tag":"ListJobs","tenantId":"acme","status":"sleeping"}`))
         expect(badQuery).toMatchObject({ _tag: "MalformedInput", tag: "ListJobs" })

@@ -145,7 +145,10 @@ export type OrderEvent = typeof OrderEvents.schema.Type
  * @since 0.1.0
  * @category commands
  */
-export const PlaceOrder = Schema.TaggedStruct("PlaceOrder", { customerId: Schema.NonEmptyTrimmedString, currency: Currency })
+export const PlaceOrder = Schema.TaggedStruct("PlaceOrder", {
+  customerId: Schema.NonEmptyTrimmedString,
+  currency: Currency
+})
 
 /**
  * Adds `quantity` units of `sku` at `unitPriceCents` (in the order's currency).
@@ -281,7 +284,9 @@ export class EmptyOrderCannotBeShipped extends Data.TaggedError("EmptyOrderCanno
  * @since 0.1.0
  * @category errors
  */
-export class InvalidQuantity extends Data.TaggedError("InvalidQuantity")<{ readonly sku: string; readonly quantity: number }> {
+export class InvalidQuantity
+  extends Data.TaggedError("InvalidQuantity")<{ readonly sku: string; readonly quantity: number }>
+{
   override get message() {
     return `The quantity of ${this.sku} must be a positive whole number, not ${this.quantity}`
   }
@@ -368,7 +373,12 @@ const Lines = Schema.Array(OrderLine)
 export const OrderState = Schema.Union(
   Schema.TaggedStruct("NotPlaced", {}),
   Schema.TaggedStruct("Open", { customerId: Schema.String, currency: Schema.String, lines: Lines }),
-  Schema.TaggedStruct("Shipped", { customerId: Schema.String, currency: Schema.String, lines: Lines, carrier: Schema.String }),
+  Schema.TaggedStruct("Shipped", {
+    customerId: Schema.String,
+    currency: Schema.String,
+    lines: Lines,
+    carrier: Schema.String
+  }),
   Schema.TaggedStruct("Cancelled", { customerId: Schema.String, reason: Schema.String })
 )
 

@@ -86,11 +86,27 @@ export const tour: Effect.Effect<
 
   yield* Console.log("== An order from the first release (ItemAdded v1: price in decimal euros)")
   yield* EventStore.append(stream("C"), [
-    { eventId: crypto.randomUUID(), type: "OrderPlaced", schemaVersion: 1, data: { customerId: customer, currency: "EUR" }, metadata: {} },
-    { eventId: crypto.randomUUID(), type: "ItemAdded", schemaVersion: 1, data: { sku: "lamp", quantity: 2, price: 12.99 }, metadata: {} }
+    {
+      eventId: crypto.randomUUID(),
+      type: "OrderPlaced",
+      schemaVersion: 1,
+      data: { customerId: customer, currency: "EUR" },
+      metadata: {}
+    },
+    {
+      eventId: crypto.randomUUID(),
+      type: "ItemAdded",
+      schemaVersion: 1,
+      data: { sku: "lamp", quantity: 2, price: 12.99 },
+      metadata: {}
+    }
   ], ExpectedVersion.NoStream)
   const legacy = yield* Aggregate.load(Order, stream("C"))
-  yield* Console.log(`  stored {"price": 12.99}, loaded as ${JSON.stringify(legacy.state._tag === "Open" ? legacy.state.lines[0] : null)}`)
+  yield* Console.log(
+    `  stored {"price": 12.99}, loaded as ${
+      JSON.stringify(legacy.state._tag === "Open" ? legacy.state.lines[0] : null)
+    }`
+  )
 
   yield* Console.log("== The order list (PostgreSQL, kept by a projection)")
   const sql = yield* SqlClient.SqlClient

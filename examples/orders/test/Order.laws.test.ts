@@ -1,5 +1,5 @@
-import { Laws } from "@facta/testing"
 import { describe, expect, it } from "@effect/vitest"
+import { Laws } from "@facta/testing"
 import { Arbitrary, Effect, FastCheck, Schema } from "effect"
 import { AddItem, Order, OrderCommand, RemoveItem } from "../src/Order.js"
 
@@ -58,7 +58,13 @@ describe("Order laws", () => {
   it.effect("all laws hold", () =>
     Effect.gen(function*() {
       const checked = yield* Laws.check(Order, { commands, maxCommands, numRuns: 200 })
-      expect(checked).toEqual(["replayIsDeterministic", "snapshotRestoresState", "eventsRoundTrip", "evolveIsTotal", "oldVersionsUpcast"])
+      expect(checked).toEqual([
+        "replayIsDeterministic",
+        "snapshotRestoresState",
+        "eventsRoundTrip",
+        "evolveIsTotal",
+        "oldVersionsUpcast"
+      ])
     }))
 
   it.effect("the laws also hold for commands straight from the schema", () =>

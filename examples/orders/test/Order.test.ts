@@ -1,6 +1,6 @@
+import { describe, expect, it } from "@effect/vitest"
 import { Aggregate, EventStore, ExpectedVersion } from "@facta/core"
 import { DeciderSpec } from "@facta/testing"
-import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import {
   EmptyOrderCannotBeShipped,
@@ -65,7 +65,12 @@ describe("Order", () => {
   describe("adding items", () => {
     it.effect("adds a line priced in the order's currency", () =>
       spec.given([placed]).when(add("book", 2, 1500)).then([added("book", 2, 1500)], {
-        state: { _tag: "Open", customerId: "ada", currency: "EUR", lines: [{ sku: "book", quantity: 2, unitPriceCents: 1500 }] }
+        state: {
+          _tag: "Open",
+          customerId: "ada",
+          currency: "EUR",
+          lines: [{ sku: "book", quantity: 2, unitPriceCents: 1500 }]
+        }
       }))
 
     it.effect("adding more of an item at the same price adds to its line", () =>
@@ -107,11 +112,18 @@ describe("Order", () => {
   describe("removing items", () => {
     it.effect("removes the whole line, recording its quantity and price", () =>
       spec.given(withItems).when(remove("book")).then([removed("book", 2, 1500)], {
-        state: { _tag: "Open", customerId: "ada", currency: "EUR", lines: [{ sku: "pen", quantity: 3, unitPriceCents: 200 }] }
+        state: {
+          _tag: "Open",
+          customerId: "ada",
+          currency: "EUR",
+          lines: [{ sku: "pen", quantity: 3, unitPriceCents: 200 }]
+        }
       }))
 
     it.effect("refuses to remove an item the order does not hold, listing what it holds", () =>
-      spec.given(withItems).when(remove("mug")).thenFails(new ItemNotInOrder({ sku: "mug", skusInOrder: ["book", "pen"] })))
+      spec.given(withItems).when(remove("mug")).thenFails(
+        new ItemNotInOrder({ sku: "mug", skusInOrder: ["book", "pen"] })
+      ))
 
     it.effect("refuses to remove an item already removed", () =>
       spec.given([placed, added("book", 2, 1500), removed("book", 2, 1500)]).when(remove("book")).thenFails(
@@ -163,9 +175,12 @@ describe("Order", () => {
 
   describe("cancelling (a compensating event)", () => {
     it.effect("cancels an open order, releasing every item it held", () =>
-      spec.given(withItems).when(cancel).then([cancelled([{ sku: "book", quantity: 2 }, { sku: "pen", quantity: 3 }])], {
-        state: { _tag: "Cancelled", customerId: "ada", reason: "customer changed their mind" }
-      }))
+      spec.given(withItems).when(cancel).then(
+        [cancelled([{ sku: "book", quantity: 2 }, { sku: "pen", quantity: 3 }])],
+        {
+          state: { _tag: "Cancelled", customerId: "ada", reason: "customer changed their mind" }
+        }
+      ))
 
     it.effect("releases only what is still in the order", () =>
       spec.given([...withItems, removed("pen", 3, 200), added("book", 1, 1500)]).when(cancel).then([
@@ -186,9 +201,10 @@ describe("Order", () => {
 
   describe("errors say what to do", () => {
     it("names the item and the prices", () => {
-      expect(new PriceDiffers({ sku: "book", orderedUnitPriceCents: 1500, requestedUnitPriceCents: 1400 }).message).toBe(
-        "book is in the order at 1500 cents a unit, not 1400; remove the line and add it again to change its price"
-      )
+      expect(new PriceDiffers({ sku: "book", orderedUnitPriceCents: 1500, requestedUnitPriceCents: 1400 }).message)
+        .toBe(
+          "book is in the order at 1500 cents a unit, not 1400; remove the line and add it again to change its price"
+        )
       expect(new ItemNotInOrder({ sku: "mug", skusInOrder: ["book"] }).message).toBe(
         "The order has no mug to remove (it holds book)"
       )
@@ -200,10 +216,28 @@ describe("Order", () => {
     it.effect("an aggregate loaded from v1 events has cent prices in euros", () =>
       Effect.gen(function*() {
         yield* EventStore.append("order-legacy", [
-          { eventId: crypto.randomUUID(), type: "OrderPlaced", schemaVersion: 1, data: { customerId: "ada", currency: "EUR" }, metadata: {} },
-          { eventId: crypto.randomUUID(), type: "ItemAdded", schemaVersion: 1, data: { sku: "book", quantity: 2, price: 12.99 }, metadata: {} },
+          {
+            eventId: crypto.randomUUID(),
+            type: "OrderPlaced",
+            schemaVersion: 1,
+            data: { customerId: "ada", currency: "EUR" },
+            metadata: {}
+          },
+          {
+            eventId: crypto.randomUUID(),
+            type: "ItemAdded",
+            schemaVersion: 1,
+            data: { sku: "book", quantity: 2, price: 12.99 },
+            metadata: {}
+          },
           // 0.1 + 0.2 is not 0.3 in binary: the upcaster rounds to the nearest cent.
-          { eventId: crypto.randomUUID(), type: "ItemAdded", schemaVersion: 1, data: { sku: "pen", quantity: 1, price: 0.1 + 0.2 }, metadata: {} }
+          {
+            eventId: crypto.randomUUID(),
+            type: "ItemAdded",
+            schemaVersion: 1,
+            data: { sku: "pen", quantity: 1, price: 0.1 + 0.2 },
+            metadata: {}
+          }
         ], ExpectedVersion.NoStream)
         const loaded = yield* Aggregate.load(Order, "order-legacy")
         expect(loaded.state).toEqual({

@@ -3,10 +3,10 @@
  * the same events (handled again, or a rebuild) gives the same rows; old v1 `ItemAdded` events
  * appended raw are read as v2 by the aggregate and by the projection.
  */
+import { describe, expect, layer } from "@effect/vitest"
 import { Aggregate, EventCatalog, EventStore, ExpectedVersion, ProjectionRunner } from "@facta/core"
 import type { RecordedEvent } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Stream } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import type { OrderEvent } from "../src/Order.js"
@@ -135,9 +135,27 @@ layer(app, { excludeTestServices: true })("OrderList on Postgres", (it) => {
     it.effect("appended raw with schema version 1, they read as v2 in the aggregate and in the order list", () =>
       Effect.gen(function*() {
         yield* EventStore.append("order-legacy", [
-          { eventId: crypto.randomUUID(), type: "OrderPlaced", schemaVersion: 1, data: { customerId: "dora", currency: "EUR" }, metadata: {} },
-          { eventId: crypto.randomUUID(), type: "ItemAdded", schemaVersion: 1, data: { sku: "book", quantity: 2, price: 12.99 }, metadata: {} },
-          { eventId: crypto.randomUUID(), type: "ItemAdded", schemaVersion: 1, data: { sku: "pen", quantity: 4, price: 0.5 }, metadata: {} }
+          {
+            eventId: crypto.randomUUID(),
+            type: "OrderPlaced",
+            schemaVersion: 1,
+            data: { customerId: "dora", currency: "EUR" },
+            metadata: {}
+          },
+          {
+            eventId: crypto.randomUUID(),
+            type: "ItemAdded",
+            schemaVersion: 1,
+            data: { sku: "book", quantity: 2, price: 12.99 },
+            metadata: {}
+          },
+          {
+            eventId: crypto.randomUUID(),
+            type: "ItemAdded",
+            schemaVersion: 1,
+            data: { sku: "pen", quantity: 4, price: 0.5 },
+            metadata: {}
+          }
         ], ExpectedVersion.NoStream)
         const stored = yield* EventStore.readStream("order-legacy").pipe(Stream.runCollect)
         expect([...stored].map((event) => event.schemaVersion)).toEqual([1, 1, 1])

@@ -2,9 +2,9 @@
  * End to end on Postgres: commands through `CommandHandler`, the order list kept by the
  * `ProjectionRunner`, `waitForCatchUp`, then queries.
  */
+import { describe, expect, layer } from "@effect/vitest"
 import { CommandHandler, EventCatalog, EventStore, ProjectionRunner } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Stream } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import type { OrderCommand } from "../src/Order.js"
@@ -56,9 +56,33 @@ layer(app, { excludeTestServices: true })("Orders end to end on Postgres", (it) 
         })
         yield* caughtUp
         expect(yield* summaries("ada")).toEqual([
-          { orderId: "o-1", customerId: "ada", status: "shipped", itemCount: 2, totalCents: 3000, currency: "EUR", version: 5 },
-          { orderId: "o-2", customerId: "ada", status: "cancelled", itemCount: 1, totalCents: 900, currency: "EUR", version: 3 },
-          { orderId: "o-3", customerId: "ada", status: "open", itemCount: 1, totalCents: 4999, currency: "EUR", version: 2 }
+          {
+            orderId: "o-1",
+            customerId: "ada",
+            status: "shipped",
+            itemCount: 2,
+            totalCents: 3000,
+            currency: "EUR",
+            version: 5
+          },
+          {
+            orderId: "o-2",
+            customerId: "ada",
+            status: "cancelled",
+            itemCount: 1,
+            totalCents: 900,
+            currency: "EUR",
+            version: 3
+          },
+          {
+            orderId: "o-3",
+            customerId: "ada",
+            status: "open",
+            itemCount: 1,
+            totalCents: 4999,
+            currency: "EUR",
+            version: 2
+          }
         ])
         const open = yield* OrderList.list(schema, { customerId: "ada", status: "open" })
         expect(open.map((row) => row.orderId)).toEqual(["o-3"])
@@ -89,7 +113,15 @@ layer(app, { excludeTestServices: true })("Orders end to end on Postgres", (it) 
         expect(yield* EventStore.streamVersion("order-o-4")).toEqual(Option.some(1))
         yield* caughtUp
         expect(yield* summaries("bob")).toEqual([
-          { orderId: "o-4", customerId: "bob", status: "open", itemCount: 0, totalCents: 0, currency: "EUR", version: 1 }
+          {
+            orderId: "o-4",
+            customerId: "bob",
+            status: "open",
+            itemCount: 0,
+            totalCents: 0,
+            currency: "EUR",
+            version: 1
+          }
         ])
       }))
 

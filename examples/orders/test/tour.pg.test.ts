@@ -1,8 +1,8 @@
 /**
  * The tour runs on Postgres stores and prints the same lines every time (run twice here).
  */
-import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { expect, layer } from "@effect/vitest"
+import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { Effect } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import { tour } from "../src/tour.js"
@@ -12,7 +12,13 @@ const stores = storesLayer(uniqueSchemaName())
 /** Runs the tour, collecting what it prints. */
 const printed = Effect.gen(function*() {
   const lines: Array<string> = []
-  const console = { ...(yield* Effect.console), log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => { lines.push(args.join(" ")) }) }
+  const console = {
+    ...(yield* Effect.console),
+    log: (...args: ReadonlyArray<unknown>) =>
+      Effect.sync(() => {
+        lines.push(args.join(" "))
+      })
+  }
   yield* Effect.withConsole(tour, console)
   return lines
 })

@@ -52,28 +52,28 @@ export const projectionName = "attempts_exhausted_alerts"
  */
 export const makeProjection = (name: string = projectionName) =>
   Projection.make({
-  name,
-  catalog: WorkflowSessionEvents,
-  types: ["SessionFailed"],
-  handle: (event) =>
-    Effect.gen(function*() {
-      const alert = yield* toNewEvent(
-        {
-          _tag: "AttemptsExhaustedAlert",
-          sessionId: sessionIdOf(event.streamId),
-          attempts: event.data.attempts,
-          lastFeedback: event.data.lastFeedback,
-          sourceEventId: event.eventId
-        },
-        {
-          ...(event.metadata.correlationId === undefined ? {} : { correlationId: event.metadata.correlationId }),
-          causationId: event.eventId
-        },
-        deterministicEventId(`attempts-exhausted/${event.eventId}`)
-      )
-      yield* EventStore.append(alertStreamId, [alert], ExpectedVersion.Any)
-    })
-})
+    name,
+    catalog: WorkflowSessionEvents,
+    types: ["SessionFailed"],
+    handle: (event) =>
+      Effect.gen(function*() {
+        const alert = yield* toNewEvent(
+          {
+            _tag: "AttemptsExhaustedAlert",
+            sessionId: sessionIdOf(event.streamId),
+            attempts: event.data.attempts,
+            lastFeedback: event.data.lastFeedback,
+            sourceEventId: event.eventId
+          },
+          {
+            ...(event.metadata.correlationId === undefined ? {} : { correlationId: event.metadata.correlationId }),
+            causationId: event.eventId
+          },
+          deterministicEventId(`attempts-exhausted/${event.eventId}`)
+        )
+        yield* EventStore.append(alertStreamId, [alert], ExpectedVersion.Any)
+      })
+  })
 
 /** The alerting subscriber under its usual name. */
 export const projection = makeProjection()

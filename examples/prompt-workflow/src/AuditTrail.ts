@@ -36,7 +36,8 @@ export const describe = (event: WorkflowSessionEvent): string => {
       return `generated prompt ${JSON.stringify(event.promptName)} in attempt ${event.attempt}`
     case "PromptValidated":
       return `validated ${JSON.stringify(event.promptName)}: score ${score(event.qualityScore)} (${
-        Object.entries(event.breakdown).map(([criterion, value]) => `${criterion} ${score(value)}`).join(", ") || "no breakdown"
+        Object.entries(event.breakdown).map(([criterion, value]) => `${criterion} ${score(value)}`).join(", ") ||
+        "no breakdown"
       })`
     case "PromptRejected":
       return `rejected ${JSON.stringify(event.promptName)}: ${JSON.stringify(event.feedback)}`

@@ -89,7 +89,9 @@ const apply = (schema: string, event: RecordedEvent.RecordedEvent<PromptCatalogE
       case "PromptValidated":
         // The specification exists by then: the workflow creates it right after generating the prompt.
         return sql`
-          UPDATE ${table} SET quality_score = ${data.qualityScore}, scored_position = ${String(event.globalPosition)}::bigint
+          UPDATE ${table} SET quality_score = ${data.qualityScore}, scored_position = ${
+          String(event.globalPosition)
+        }::bigint
            WHERE name = ${data.promptName} AND status = 'generated'
              AND scored_position < ${String(event.globalPosition)}::bigint`
     }
@@ -133,7 +135,10 @@ const toPrompt = (row: Row): PromptRow => ({
 })
 
 /** A prompt by its name. */
-export const byName = (schema: string, name: string): Effect.Effect<Option.Option<PromptRow>, SqlError, SqlClient.SqlClient> =>
+export const byName = (
+  schema: string,
+  name: string
+): Effect.Effect<Option.Option<PromptRow>, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<Row>`
       SELECT name, current_text, status, quality_score, revision, session_id, created_at, approved_at
@@ -155,7 +160,10 @@ export interface PromptSearch {
 }
 
 /** Prompts whose name or text contains the term, best score first. */
-export const search = (schema: string, query: PromptSearch): Effect.Effect<ReadonlyArray<PromptRow>, SqlError, SqlClient.SqlClient> =>
+export const search = (
+  schema: string,
+  query: PromptSearch
+): Effect.Effect<ReadonlyArray<PromptRow>, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
     const pattern = likePattern(query.term)
     const conditions = [
@@ -168,11 +176,17 @@ export const search = (schema: string, query: PromptSearch): Effect.Effect<Reado
         FROM ${sql(schema)}.prompt_catalog
        WHERE ${sql.and(conditions)}
        ORDER BY quality_score DESC NULLS LAST, name
-       LIMIT ${Math.min(500, Math.max(1, Math.floor(query.limit ?? 50)))}`.pipe(Effect.map((rows) => rows.map(toPrompt)))
+       LIMIT ${Math.min(500, Math.max(1, Math.floor(query.limit ?? 50)))}`.pipe(
+      Effect.map((rows) => rows.map(toPrompt))
+    )
   })
 
 /** How many prompts were approved in `[from, to)`. */
-export const approvedBetween = (schema: string, from: Date, to: Date): Effect.Effect<number, SqlError, SqlClient.SqlClient> =>
+export const approvedBetween = (
+  schema: string,
+  from: Date,
+  to: Date
+): Effect.Effect<number, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<{ approved: number }>`
       SELECT count(*)::int AS approved FROM ${sql(schema)}.prompt_catalog
@@ -193,7 +207,11 @@ export const yesterdayOf = (now: Date): { readonly from: Date; readonly to: Date
 export const approvedYesterday = (
   schema: string,
   options: { readonly now?: Date } = {}
-): Effect.Effect<{ readonly from: Date; readonly to: Date; readonly approved: number }, SqlError, SqlClient.SqlClient> =>
+): Effect.Effect<
+  { readonly from: Date; readonly to: Date; readonly approved: number },
+  SqlError,
+  SqlClient.SqlClient
+> =>
   Effect.gen(function*() {
     const now = options.now ?? new Date(yield* Clock.currentTimeMillis)
     const day = yesterdayOf(now)

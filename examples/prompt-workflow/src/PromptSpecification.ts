@@ -123,23 +123,31 @@ export class SpecificationNotFound extends Data.TaggedError("SpecificationNotFou
 }
 
 /** `GenerateSpecification` for a name that is taken. */
-export class SpecificationAlreadyExists extends Data.TaggedError("SpecificationAlreadyExists")<{ readonly name: string }> {
+export class SpecificationAlreadyExists
+  extends Data.TaggedError("SpecificationAlreadyExists")<{ readonly name: string }>
+{
   override get message() {
     return `A prompt specification named ${JSON.stringify(this.name)} already exists; refine it, or choose another name`
   }
 }
 
 /** A change to an approved specification. */
-export class SpecificationAlreadyApproved extends Data.TaggedError("SpecificationAlreadyApproved")<{ readonly name: string }> {
+export class SpecificationAlreadyApproved
+  extends Data.TaggedError("SpecificationAlreadyApproved")<{ readonly name: string }>
+{
   override get message() {
-    return `The prompt specification ${JSON.stringify(this.name)} is approved and can no longer change; generate a new prompt under another name`
+    return `The prompt specification ${
+      JSON.stringify(this.name)
+    } is approved and can no longer change; generate a new prompt under another name`
   }
 }
 
 /** `AddInputs` with a name that is already declared (or twice in the command). */
 export class DuplicateInput extends Data.TaggedError("DuplicateInput")<{ readonly names: ReadonlyArray<string> }> {
   override get message() {
-    return `The input(s) ${this.names.map((name) => JSON.stringify(name)).join(", ")} are already declared; each input is declared once`
+    return `The input(s) ${
+      this.names.map((name) => JSON.stringify(name)).join(", ")
+    } are already declared; each input is declared once`
   }
 }
 
@@ -165,7 +173,9 @@ const decideDraft = (command: PromptSpecificationCommand, state: Draft): Decisio
         if (seen.has(input.name)) duplicates.push(input.name)
         seen.add(input.name)
       }
-      return duplicates.length > 0 ? new DuplicateInput({ names: duplicates }) : [{ _tag: "InputsAdded", inputs: command.inputs }]
+      return duplicates.length > 0
+        ? new DuplicateInput({ names: duplicates })
+        : [{ _tag: "InputsAdded", inputs: command.inputs }]
     }
     case "AddContextSources": {
       const fresh = [...new Set(command.sources)].filter((source) => !state.sources.includes(source))
@@ -208,7 +218,15 @@ export const decide = (
 export const evolve = (state: PromptSpecificationState, event: PromptSpecificationEvent): PromptSpecificationState => {
   if (event._tag === "SpecificationGenerated") {
     return state._tag === "Absent"
-      ? { _tag: "Draft", name: event.name, text: event.text, sessionId: event.sessionId, inputs: [], sources: [], revision: 1 }
+      ? {
+        _tag: "Draft",
+        name: event.name,
+        text: event.text,
+        sessionId: event.sessionId,
+        inputs: [],
+        sources: [],
+        revision: 1
+      }
       : state
   }
   if (state._tag !== "Draft") return state

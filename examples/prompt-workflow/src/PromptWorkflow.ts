@@ -20,8 +20,11 @@ import type { WorkflowSessionCommand, WorkflowSessionState } from "./WorkflowSes
 import { streamIdOf as sessionStreamId, WorkflowSession } from "./WorkflowSession.js"
 
 /** Handles a command on one session stream (no specification side effects). */
-export const handleSession = (sessionId: string, command: WorkflowSessionCommand, context: CommandHandler.CommandContext = {}) =>
-  Handler.handle(WorkflowSession, sessionStreamId(sessionId), command, { context })
+export const handleSession = (
+  sessionId: string,
+  command: WorkflowSessionCommand,
+  context: CommandHandler.CommandContext = {}
+) => Handler.handle(WorkflowSession, sessionStreamId(sessionId), command, { context })
 
 /** Handles a command on the specification of prompt `name`. */
 export const handleSpecification = (
@@ -31,7 +34,10 @@ export const handleSpecification = (
 ) => Handler.handle(PromptSpecification, specificationStreamId(name), command, { context })
 
 /** The context for the specification command that a session command caused: same request and user. */
-const followUp = (context: CommandHandler.CommandContext, causedBy: string | undefined): CommandHandler.CommandContext => ({
+const followUp = (
+  context: CommandHandler.CommandContext,
+  causedBy: string | undefined
+): CommandHandler.CommandContext => ({
   ...(context.correlationId === undefined ? {} : { correlationId: context.correlationId }),
   ...(context.userId === undefined ? {} : { userId: context.userId }),
   metadata: { ...context.metadata, ...(causedBy === undefined ? {} : { causedByEvent: causedBy }) }
@@ -51,7 +57,11 @@ export const syncSpecification = (
   Effect.gen(function*() {
     const specContext = followUp(context, causedBy)
     if (state._tag === "Completed") {
-      yield* handleSpecification(state.promptName, { _tag: "ApproveSpecification", qualityScore: state.qualityScore }, specContext)
+      yield* handleSpecification(
+        state.promptName,
+        { _tag: "ApproveSpecification", qualityScore: state.qualityScore },
+        specContext
+      )
       return
     }
     if (state._tag !== "Active" || state.phase !== "prompt-generated" || state.prompt === null) return

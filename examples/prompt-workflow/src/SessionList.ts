@@ -8,8 +8,8 @@
  * redelivery after a crash) changes nothing.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import type * as Statement from "@effect/sql/Statement"
 import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import type { RecordedEvent } from "@facta/core"
 import { Projection, StreamId } from "@facta/core"
 import { Effect, Option } from "effect"
@@ -52,7 +52,9 @@ export const migrate = (schema: string): Effect.Effect<void, SqlError, SqlClient
           failed_at    timestamptz,
           version      integer NOT NULL
         )`,
-      sql`CREATE INDEX IF NOT EXISTS workflow_sessions_by_status ON ${sql(schema)}.workflow_sessions (status, started_at, session_id)`
+      sql`CREATE INDEX IF NOT EXISTS workflow_sessions_by_status ON ${
+        sql(schema)
+      }.workflow_sessions (status, started_at, session_id)`
     ).pipe(Effect.asVoid))
 
 /** The session id of a `workflow_session-<id>` stream. */
@@ -97,7 +99,10 @@ export const projection = (schema: string, name: string = projectionName) =>
     catalog: WorkflowSessionEvents,
     types: ["SessionStarted", "AttemptInitiated", "PromptGenerated", "SessionCompleted", "SessionFailed"],
     handle: (event) => Effect.asVoid(apply(schema, event)),
-    reset: Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.asVoid(sql`DELETE FROM ${sql(schema)}.workflow_sessions`)),
+    reset: Effect.flatMap(
+      SqlClient.SqlClient,
+      (sql) => Effect.asVoid(sql`DELETE FROM ${sql(schema)}.workflow_sessions`)
+    ),
     batchSize: 200
   })
 
@@ -155,7 +160,10 @@ export interface SessionPage {
  * `(started_at, session_id)`: pages stay stable while new sessions are added. `started_at` is
  * written from a JS `Date` (millisecond precision), so a cursor's `Date` compares exactly.
  */
-export const list = (schema: string, query: SessionQuery = {}): Effect.Effect<SessionPage, SqlError, SqlClient.SqlClient> =>
+export const list = (
+  schema: string,
+  query: SessionQuery = {}
+): Effect.Effect<SessionPage, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
     const limit = Math.min(500, Math.max(1, Math.floor(query.limit ?? 50)))
     const conditions = [
@@ -186,7 +194,10 @@ export const list = (schema: string, query: SessionQuery = {}): Effect.Effect<Se
   })
 
 /** One session's row. */
-export const byId = (schema: string, sessionId: string): Effect.Effect<Option.Option<SessionRow>, SqlError, SqlClient.SqlClient> =>
+export const byId = (
+  schema: string,
+  sessionId: string
+): Effect.Effect<Option.Option<SessionRow>, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<Row>`
       SELECT session_id, user_request, status, attempts, max_attempts, prompt_name, started_at, completed_at, failed_at, version

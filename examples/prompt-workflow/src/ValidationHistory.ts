@@ -59,7 +59,8 @@ export const projection = (schema: string, name: string = projectionName) =>
                   ${event.data.qualityScore}, ${JSON.stringify(event.data.breakdown)}::jsonb, ${event.recordedAt},
                   ${String(event.globalPosition)}::bigint)
           ON CONFLICT (event_id) DO NOTHING`).pipe(Effect.asVoid),
-    reset: Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.asVoid(sql`DELETE FROM ${sql(schema)}.validation_history`)),
+    reset: Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      Effect.asVoid(sql`DELETE FROM ${sql(schema)}.validation_history`)),
     batchSize: 200
   })
 
@@ -73,7 +74,10 @@ interface Row {
 }
 
 /** Every validation of the prompt `name`, oldest first. */
-export const ofPrompt = (schema: string, name: string): Effect.Effect<ReadonlyArray<Validation>, SqlError, SqlClient.SqlClient> =>
+export const ofPrompt = (
+  schema: string,
+  name: string
+): Effect.Effect<ReadonlyArray<Validation>, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<Row>`
       SELECT prompt_name, session_id, attempt, quality_score, breakdown, validated_at
@@ -112,26 +116,38 @@ export interface QualityTrend {
 const tolerance = 1e-9
 
 /** The quality-score trend of the prompt `name`, oldest first, computed in SQL with `lag()`. */
-export const qualityTrend = (schema: string, name: string): Effect.Effect<QualityTrend, SqlError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ validated_at: Date; quality_score: number; change: number | null }>`
+export const qualityTrend = (
+  schema: string,
+  name: string
+): Effect.Effect<QualityTrend, SqlError, SqlClient.SqlClient> =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ validated_at: Date; quality_score: number; change: number | null }>`
       SELECT validated_at, quality_score,
              quality_score - lag(quality_score) OVER (ORDER BY validated_at, global_position) AS change
         FROM ${sql(schema)}.validation_history
        WHERE prompt_name = ${name}
        ORDER BY validated_at, global_position`.pipe(
-      Effect.map((rows) => {
-        const points = rows.map((row) => ({ validatedAt: row.validated_at, qualityScore: row.quality_score, change: row.change }))
-        const first = points[0]
-        const last = points[points.length - 1]
-        const delta = first !== undefined && last !== undefined && points.length > 1 ? last.qualityScore - first.qualityScore : undefined
-        const direction = delta === undefined
-          ? "no data"
-          : delta > tolerance
-          ? "improving"
-          : delta < -tolerance
-          ? "declining"
-          : "steady"
-        return { promptName: name, points, direction }
-      })
-    ))
+        Effect.map((rows) => {
+          const points = rows.map((row) => ({
+            validatedAt: row.validated_at,
+            qualityScore: row.quality_score,
+            change: row.change
+          }))
+          const first = points[0]
+          const last = points[points.length - 1]
+          const delta = first !== undefined && last !== undefined && points.length > 1
+            ? last.qualityScore - first.qualityScore
+            : undefined
+          const direction = delta === undefined
+            ? "no data"
+            : delta > tolerance
+            ? "improving"
+            : delta < -tolerance
+            ? "declining"
+            : "steady"
+          return { promptName: name, points, direction }
+        })
+      )
+  )

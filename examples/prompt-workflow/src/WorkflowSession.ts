@@ -214,7 +214,9 @@ export class SessionNotStarted extends Data.TaggedError("SessionNotStarted")<{}>
 /** `StartSession` reached a stream that already has a session. */
 export class SessionAlreadyStarted extends Data.TaggedError("SessionAlreadyStarted")<{ readonly userRequest: string }> {
   override get message() {
-    return `A session was already started here (for ${JSON.stringify(this.userRequest)}); start a new session on another stream`
+    return `A session was already started here (for ${
+      JSON.stringify(this.userRequest)
+    }); start a new session on another stream`
   }
 }
 
@@ -251,7 +253,9 @@ export class PromptNotValidated extends Data.TaggedError("PromptNotValidated")<{
   readonly attempt: number
 }> {
   override get message() {
-    return `Prompt ${JSON.stringify(this.promptName)} (attempt ${this.attempt}) has not been validated; send ValidatePrompt before approving it`
+    return `Prompt ${
+      JSON.stringify(this.promptName)
+    } (attempt ${this.attempt}) has not been validated; send ValidatePrompt before approving it`
   }
 }
 
@@ -262,7 +266,9 @@ export class PromptAlreadyRejected extends Data.TaggedError("PromptAlreadyReject
   readonly feedback: string
 }> {
   override get message() {
-    return `Prompt ${JSON.stringify(this.promptName)} (attempt ${this.attempt}) was rejected (${JSON.stringify(this.feedback)}) ` +
+    return `Prompt ${JSON.stringify(this.promptName)} (attempt ${this.attempt}) was rejected (${
+      JSON.stringify(this.feedback)
+    }) ` +
       `and cannot be approved; apply the feedback and retry`
   }
 }
@@ -366,13 +372,22 @@ const decideActive = (command: WorkflowSessionCommand, state: Active): Decision 
         case "prompt-validated":
           return state.prompt === null || state.qualityScore === null ? outOfOrder(command, state) : [
             { _tag: "PromptApproved", attempt, promptName: state.prompt.name, qualityScore: state.qualityScore },
-            { _tag: "SessionCompleted", attempts: attempt, promptName: state.prompt.name, qualityScore: state.qualityScore }
+            {
+              _tag: "SessionCompleted",
+              attempts: attempt,
+              promptName: state.prompt.name,
+              qualityScore: state.qualityScore
+            }
           ]
         case "prompt-generated":
           return new PromptNotValidated({ promptName: state.prompt?.name ?? "", attempt })
         case "prompt-rejected":
         case "feedback-applied":
-          return new PromptAlreadyRejected({ promptName: state.prompt?.name ?? "", attempt, feedback: state.feedback ?? "" })
+          return new PromptAlreadyRejected({
+            promptName: state.prompt?.name ?? "",
+            attempt,
+            feedback: state.feedback ?? ""
+          })
         default:
           return outOfOrder(command, state)
       }
@@ -388,7 +403,9 @@ export const decide = (
     switch (state._tag) {
       case "NotStarted":
         if (command._tag !== "StartSession") return new SessionNotStarted()
-        if (!Number.isInteger(command.maxAttempts) || command.maxAttempts < 1 || command.maxAttempts > maxAttemptsLimit) {
+        if (
+          !Number.isInteger(command.maxAttempts) || command.maxAttempts < 1 || command.maxAttempts > maxAttemptsLimit
+        ) {
           return new InvalidMaxAttempts({ maxAttempts: command.maxAttempts })
         }
         return [
@@ -431,7 +448,14 @@ export const evolve = (state: WorkflowSessionState, event: WorkflowSessionEvent)
     case "AttemptInitiated":
       // Never more attempts than the session allows, whatever the log says.
       return state.attempt < state.maxAttempts
-        ? { ...state, attempt: state.attempt + 1, phase: "awaiting-prompt", prompt: null, qualityScore: null, feedback: null }
+        ? {
+          ...state,
+          attempt: state.attempt + 1,
+          phase: "awaiting-prompt",
+          prompt: null,
+          qualityScore: null,
+          feedback: null
+        }
         : state
     case "TaskAnalyzed":
       return { ...state, analysis: { taskType: event.taskType, requirements: event.requirements } }

@@ -50,7 +50,9 @@ export const tour: Effect.Effect<
   const step = (sessionId: string, userId: string, command: WorkflowSessionCommand, print = true) =>
     PromptWorkflow.send(sessionId, command, { userId, correlationId: `${sessionId}-request` }).pipe(
       Effect.tap((result) =>
-        print ? Console.log(`  ${userId}: ${command._tag} -> ${result.events.map((event) => event._tag).join(", ")}`) : Effect.void
+        print
+          ? Console.log(`  ${userId}: ${command._tag} -> ${result.events.map((event) => event._tag).join(", ")}`)
+          : Effect.void
       )
     )
 
@@ -63,7 +65,11 @@ export const tour: Effect.Effect<
   yield* step(happy, "ada", { _tag: "RejectPrompt", feedback: "say what is urgent" })
   yield* step(happy, "ada", { _tag: "ApplyFeedback", changes: "urgency line first" })
   yield* step(happy, "ada", { _tag: "RetryAttempt" })
-  yield* step(happy, "ada", { _tag: "GeneratePrompt", promptName: summary, text: "Summarize {{email}}, urgency first." })
+  yield* step(happy, "ada", {
+    _tag: "GeneratePrompt",
+    promptName: summary,
+    text: "Summarize {{email}}, urgency first."
+  })
   yield* step(happy, "ada", validate(0.88))
   yield* step(happy, "ada", { _tag: "ApprovePrompt" })
   const refused = yield* Effect.flip(PromptWorkflow.send(happy, { _tag: "ApprovePrompt" }))
@@ -72,19 +78,31 @@ export const tour: Effect.Effect<
   yield* Console.log("Bob's single-attempt session: started, analyzed, generated, then")
   yield* step(doomed, "bob", { _tag: "StartSession", userRequest: "Write release notes", maxAttempts: 1 }, false)
   yield* step(doomed, "bob", { _tag: "AnalyzeTask", taskType: "writing", requirements: [] }, false)
-  yield* step(doomed, "bob", { _tag: "GeneratePrompt", promptName: `release-notes-${tag}`, text: "Write notes for {{changes}}." }, false)
+  yield* step(doomed, "bob", {
+    _tag: "GeneratePrompt",
+    promptName: `release-notes-${tag}`,
+    text: "Write notes for {{changes}}."
+  }, false)
   yield* step(doomed, "bob", { _tag: "RejectPrompt", feedback: "no audience" })
 
   yield* Effect.forEach(projections, (projection) => runner.waitForCatchUp(projection.name), { discard: true })
   yield* Console.log("Read models, caught up:")
   // The read models replay the whole log, earlier tours included: show this tour's sessions.
-  for (const row of (yield* Effect.forEach([happy, doomed], (id) => SessionList.byId(schema, id))).flatMap(Option.toArray)) {
-    yield* Console.log(`  session ${hide(row.sessionId)}: ${row.status} after ${row.attempts}/${row.maxAttempts} attempt(s)`)
+  for (
+    const row of (yield* Effect.forEach([happy, doomed], (id) => SessionList.byId(schema, id))).flatMap(Option.toArray)
+  ) {
+    yield* Console.log(
+      `  session ${hide(row.sessionId)}: ${row.status} after ${row.attempts}/${row.maxAttempts} attempt(s)`
+    )
   }
   const prompt = Option.getOrThrow(yield* PromptCatalog.byName(schema, summary))
-  yield* Console.log(`  catalog: ${hide(prompt.name)} is ${prompt.status} at ${prompt.qualityScore}, text "${prompt.currentText}"`)
+  yield* Console.log(
+    `  catalog: ${hide(prompt.name)} is ${prompt.status} at ${prompt.qualityScore}, text "${prompt.currentText}"`
+  )
   const trend = yield* ValidationHistory.qualityTrend(schema, summary)
-  yield* Console.log(`  quality trend: ${trend.points.map((point) => point.qualityScore).join(" -> ")} (${trend.direction})`)
+  yield* Console.log(
+    `  quality trend: ${trend.points.map((point) => point.qualityScore).join(" -> ")} (${trend.direction})`
+  )
   const alerts = (yield* AttemptsExhaustedAlerts.alerts).filter((alert) => alert.sessionId === doomed)
   yield* Console.log(`  alerts for Bob's session: ${alerts.length} (last feedback "${alerts[0]?.lastFeedback}")`)
   const earlier = yield* stateAsOf(happy, { version: 5 })

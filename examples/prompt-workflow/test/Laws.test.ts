@@ -1,8 +1,11 @@
-import { Laws } from "@facta/testing"
 import { describe, expect, it } from "@effect/vitest"
+import { Laws } from "@facta/testing"
 import { Arbitrary, Effect, FastCheck, Schema } from "effect"
 import type { PromptSpecificationCommand } from "../src/PromptSpecification.js"
-import { PromptSpecification, PromptSpecificationCommand as SpecificationCommandSchema } from "../src/PromptSpecification.js"
+import {
+  PromptSpecification,
+  PromptSpecificationCommand as SpecificationCommandSchema
+} from "../src/PromptSpecification.js"
 import type { WorkflowSessionCommand, WorkflowSessionEvent } from "../src/WorkflowSession.js"
 import {
   AnalyzeTask,
@@ -30,7 +33,9 @@ const shape = (command: WorkflowSessionCommand): WorkflowSessionCommand => {
       return {
         ...command,
         qualityScore: pick(scores, command.qualityScore * 7),
-        breakdown: Object.fromEntries(Object.entries(command.breakdown).slice(0, 3).map(([key, value]) => [key, pick(scores, value)]))
+        breakdown: Object.fromEntries(
+          Object.entries(command.breakdown).slice(0, 3).map(([key, value]) => [key, pick(scores, value)])
+        )
       }
     default:
       return command
@@ -84,7 +89,8 @@ const checkInvariants = (events: ReadonlyArray<WorkflowSessionEvent>) => {
         rejectedInAttempt = true
         break
       case "PromptApproved":
-        expect(validatedInAttempt && !rejectedInAttempt, "approved a prompt that was not validated, or was rejected").toBe(true)
+        expect(validatedInAttempt && !rejectedInAttempt, "approved a prompt that was not validated, or was rejected")
+          .toBe(true)
         break
       case "SessionFailed":
         expect(rejectedInAttempt && attempts === maxAttempts, "failed before the last attempt was rejected").toBe(true)
@@ -111,7 +117,8 @@ describe("WorkflowSession laws", () => {
       expect(share((h) => h.state._tag === "Completed")).toBeGreaterThan(0.05)
       expect(share((h) => h.state._tag === "Failed")).toBeGreaterThan(0.05)
       expect(share((h) => h.events.some((e) => e._tag === "AttemptInitiated" && e.attempt >= 2))).toBeGreaterThan(0.08)
-      expect(share((h) => h.steps.some((s) => s._tag === "Rejected" && s.error._tag === "InvalidQualityScore"))).toBeGreaterThan(0.05)
+      expect(share((h) => h.steps.some((s) => s._tag === "Rejected" && s.error._tag === "InvalidQualityScore")))
+        .toBeGreaterThan(0.05)
     }))
 
   it.effect("all laws hold", () =>
@@ -145,11 +152,17 @@ const shapeSpecification = (command: PromptSpecificationCommand): PromptSpecific
         ...command,
         inputs: [
           { ...command.inputs[0], name: pick(inputNames, command.inputs[0].description.length) },
-          ...command.inputs.slice(1, 2).map((input) => ({ ...input, name: pick(inputNames, input.description.length + 1) }))
+          ...command.inputs.slice(1, 2).map((input) => ({
+            ...input,
+            name: pick(inputNames, input.description.length + 1)
+          }))
         ]
       }
     case "AddContextSources":
-      return { ...command, sources: [pick(["runbook", "wiki"], command.sources[0].length), ...command.sources.slice(1, 2)] }
+      return {
+        ...command,
+        sources: [pick(["runbook", "wiki"], command.sources[0].length), ...command.sources.slice(1, 2)]
+      }
     case "ApproveSpecification":
       return { ...command, qualityScore: pick(scores, command.qualityScore * 7) }
     default:
@@ -171,15 +184,22 @@ describe("PromptSpecification laws", () => {
         histories.filter(predicate).length / histories.length
       expect(share((h) => h.state._tag === "Approved")).toBeGreaterThan(0.1)
       expect(share((h) => h.state._tag !== "Absent" && h.state.revision >= 2)).toBeGreaterThan(0.1)
-      expect(share((h) => h.steps.some((s) => s._tag === "Rejected" && s.error._tag === "DuplicateInput"))).toBeGreaterThan(0.05)
+      expect(share((h) => h.steps.some((s) => s._tag === "Rejected" && s.error._tag === "DuplicateInput")))
+        .toBeGreaterThan(0.05)
     }))
 
   it.effect("all laws hold", () =>
     Effect.gen(function*() {
-      const checked = yield* Laws.check(PromptSpecification, { commands: specificationCommands, maxCommands: 20, numRuns: 200 })
+      const checked = yield* Laws.check(PromptSpecification, {
+        commands: specificationCommands,
+        maxCommands: 20,
+        numRuns: 200
+      })
       expect(checked).toEqual(["replayIsDeterministic", "snapshotRestoresState", "eventsRoundTrip", "evolveIsTotal"])
     }))
 
   it.effect("the laws also hold for commands straight from the schema", () =>
-    Effect.asVoid(Laws.check(PromptSpecification, { commands: Arbitrary.make(SpecificationCommandSchema), numRuns: 50 })))
+    Effect.asVoid(
+      Laws.check(PromptSpecification, { commands: Arbitrary.make(SpecificationCommandSchema), numRuns: 50 })
+    ))
 })

@@ -1,5 +1,5 @@
-import { DeciderSpec } from "@facta/testing"
 import { describe, it } from "@effect/vitest"
+import { DeciderSpec } from "@facta/testing"
 import type { PromptSpecificationCommand, PromptSpecificationEvent } from "../src/PromptSpecification.js"
 import {
   DuplicateInput,
@@ -13,7 +13,12 @@ import { InvalidQualityScore } from "../src/QualityScore.js"
 const spec = DeciderSpec.for(PromptSpecification)
 
 const text = "Summarize {{email}} for {{engineer}} in 5 lines."
-const generatedSpec: PromptSpecificationEvent = { _tag: "SpecificationGenerated", name: "email-summary", text, sessionId: "s-1" }
+const generatedSpec: PromptSpecificationEvent = {
+  _tag: "SpecificationGenerated",
+  name: "email-summary",
+  text,
+  sessionId: "s-1"
+}
 const emailInput = { name: "email", description: "the raw support email" }
 const engineerInput = { name: "engineer", description: "who is on call" }
 const inputsAdded: PromptSpecificationEvent = { _tag: "InputsAdded", inputs: [emailInput] }
@@ -26,7 +31,12 @@ const refined: PromptSpecificationEvent = {
 }
 const approvedSpec: PromptSpecificationEvent = { _tag: "SpecificationApproved", qualityScore: 0.9, revision: 1 }
 
-const generate: PromptSpecificationCommand = { _tag: "GenerateSpecification", name: "email-summary", text, sessionId: "s-1" }
+const generate: PromptSpecificationCommand = {
+  _tag: "GenerateSpecification",
+  name: "email-summary",
+  text,
+  sessionId: "s-1"
+}
 const addInputs = (...inputs: ReadonlyArray<{ name: string; description: string }>): PromptSpecificationCommand => ({
   _tag: "AddInputs",
   inputs: [inputs[0]!, ...inputs.slice(1)]
@@ -35,7 +45,11 @@ const addSources = (...sources: ReadonlyArray<string>): PromptSpecificationComma
   _tag: "AddContextSources",
   sources: [sources[0]!, ...sources.slice(1)]
 })
-const refine: PromptSpecificationCommand = { _tag: "RefineSpecification", text: "Summarize {{email}}; urgency first.", reason: "attempt 2" }
+const refine: PromptSpecificationCommand = {
+  _tag: "RefineSpecification",
+  text: "Summarize {{email}}; urgency first.",
+  reason: "attempt 2"
+}
 const approve = (qualityScore: number): PromptSpecificationCommand => ({ _tag: "ApproveSpecification", qualityScore })
 
 describe("PromptSpecification", () => {
@@ -107,7 +121,9 @@ describe("PromptSpecification", () => {
       ]))
 
     it.effect("refuses a score outside 0..1", () =>
-      spec.given([generatedSpec]).when(approve(90)).thenFails(new InvalidQualityScore({ field: "qualityScore", value: 90 })))
+      spec.given([generatedSpec]).when(approve(90)).thenFails(
+        new InvalidQualityScore({ field: "qualityScore", value: 90 })
+      ))
 
     it.effect("approving again with the same score changes nothing", () =>
       spec.given([generatedSpec, approvedSpec]).when(approve(0.9)).thenNothing())
@@ -117,13 +133,18 @@ describe("PromptSpecification", () => {
         new SpecificationAlreadyApproved({ name: "email-summary" })
       ))
 
-    it.effect.each([
-      ["AddInputs", addInputs(engineerInput)],
-      ["AddContextSources", addSources("wiki")],
-      ["RefineSpecification", refine]
-    ] as const)("an approved specification refuses %s", ([, command]) =>
-      spec.given([generatedSpec, approvedSpec]).when(command).thenFails(
-        new SpecificationAlreadyApproved({ name: "email-summary" })
-      ))
+    it.effect.each(
+      [
+        ["AddInputs", addInputs(engineerInput)],
+        ["AddContextSources", addSources("wiki")],
+        ["RefineSpecification", refine]
+      ] as const
+    )(
+      "an approved specification refuses %s",
+      ([, command]) =>
+        spec.given([generatedSpec, approvedSpec]).when(command).thenFails(
+          new SpecificationAlreadyApproved({ name: "email-summary" })
+        )
+    )
   })
 })

@@ -1,6 +1,6 @@
 /** The workflow service on the in-memory store: sessions and specifications move together. */
-import { Aggregate, EventStore } from "@facta/core"
 import { describe, expect, layer } from "@effect/vitest"
+import { Aggregate, EventStore } from "@facta/core"
 import { Effect } from "effect"
 import { PromptSpecification } from "../src/PromptSpecification.js"
 import * as PromptWorkflow from "../src/PromptWorkflow.js"
@@ -9,19 +9,30 @@ import { WorkflowSession } from "../src/WorkflowSession.js"
 
 const start: WorkflowSessionCommand = { _tag: "StartSession", userRequest: "Summarize support emails", maxAttempts: 2 }
 const analyze: WorkflowSessionCommand = { _tag: "AnalyzeTask", taskType: "summarization", requirements: [] }
-const generate = (promptName: string, text: string): WorkflowSessionCommand => ({ _tag: "GeneratePrompt", promptName, text })
+const generate = (promptName: string, text: string): WorkflowSessionCommand => ({
+  _tag: "GeneratePrompt",
+  promptName,
+  text
+})
 const validate: WorkflowSessionCommand = { _tag: "ValidatePrompt", qualityScore: 0.8, breakdown: { clarity: 0.8 } }
 const send = (sessionId: string, ...commands: ReadonlyArray<WorkflowSessionCommand>) =>
   Effect.forEach(commands, (command) => PromptWorkflow.send(sessionId, command, { userId: "ada" }), { discard: true })
-const specification = (name: string) => Effect.map(Aggregate.load(PromptSpecification, `prompt_spec-${name}`), (loaded) => loaded.state)
-const sessionVersion = (id: string) => Effect.map(Aggregate.load(WorkflowSession, `workflow_session-${id}`), (loaded) => loaded.version)
+const specification = (name: string) =>
+  Effect.map(Aggregate.load(PromptSpecification, `prompt_spec-${name}`), (loaded) => loaded.state)
+const sessionVersion = (id: string) =>
+  Effect.map(Aggregate.load(WorkflowSession, `workflow_session-${id}`), (loaded) => loaded.version)
 
 layer(EventStore.layerMemory)("PromptWorkflow", (it) => {
   describe("keeping specifications in step with sessions", () => {
     it.effect("a generated prompt creates its specification; a retry refines it; the approval approves it", () =>
       Effect.gen(function*() {
         yield* send("s-1", start, analyze, generate("digest", "Summarize {{email}}."))
-        expect(yield* specification("digest")).toMatchObject({ _tag: "Draft", text: "Summarize {{email}}.", revision: 1, sessionId: "s-1" })
+        expect(yield* specification("digest")).toMatchObject({
+          _tag: "Draft",
+          text: "Summarize {{email}}.",
+          revision: 1,
+          sessionId: "s-1"
+        })
         yield* send(
           "s-1",
           { _tag: "RejectPrompt", feedback: "urgency first" },

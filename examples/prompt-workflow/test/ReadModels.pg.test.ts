@@ -3,10 +3,10 @@
  * positions) the tables hold these rows, and handling the same events again changes nothing.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, layer } from "@effect/vitest"
 import type { Projection, RecordedEvent } from "@facta/core"
 import { StreamId } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, TestClock } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import { deterministicEventId } from "../src/AttemptsExhaustedAlerts.js"
@@ -51,30 +51,127 @@ const breakdown = { clarity: 0.8, specificity: 0.5 }
 
 /** Three sessions: s-1 completes on 3 March, s-2 fails on 4 March, s-3 is still going (started 5 March). */
 const log: ReadonlyArray<RecordedEvent.RecordedEvent<AnyEvent>> = [
-  recorded(session("s-1"), { _tag: "SessionStarted", userRequest: "Summarize support emails", maxAttempts: 3 }, at("2025-03-03T09:00:00Z")),
+  recorded(
+    session("s-1"),
+    { _tag: "SessionStarted", userRequest: "Summarize support emails", maxAttempts: 3 },
+    at("2025-03-03T09:00:00Z")
+  ),
   recorded(session("s-1"), { _tag: "AttemptInitiated", attempt: 1 }, at("2025-03-03T09:00:00Z")),
-  recorded(session("s-1"), { _tag: "TaskAnalyzed", attempt: 1, taskType: "summarization", requirements: [] }, at("2025-03-03T09:01:00Z")),
-  recorded(session("s-1"), { _tag: "PromptGenerated", attempt: 1, promptName: "email-summary", text: "Summarize {{email}}." }, at("2025-03-03T09:02:00Z")),
-  recorded(specification("email-summary"), { _tag: "SpecificationGenerated", name: "email-summary", text: "Summarize {{email}}.", sessionId: "s-1" }, at("2025-03-03T09:02:00Z")),
-  recorded(session("s-1"), { _tag: "PromptValidated", attempt: 1, promptName: "email-summary", qualityScore: 0.4, breakdown }, at("2025-03-03T09:03:00Z")),
-  recorded(session("s-1"), { _tag: "PromptRejected", attempt: 1, promptName: "email-summary", feedback: "say what is urgent (100% of the time)" }, at("2025-03-03T09:04:00Z")),
-  recorded(session("s-1"), { _tag: "FeedbackApplied", attempt: 1, changes: "urgency first" }, at("2025-03-03T09:05:00Z")),
+  recorded(
+    session("s-1"),
+    { _tag: "TaskAnalyzed", attempt: 1, taskType: "summarization", requirements: [] },
+    at("2025-03-03T09:01:00Z")
+  ),
+  recorded(session("s-1"), {
+    _tag: "PromptGenerated",
+    attempt: 1,
+    promptName: "email-summary",
+    text: "Summarize {{email}}."
+  }, at("2025-03-03T09:02:00Z")),
+  recorded(specification("email-summary"), {
+    _tag: "SpecificationGenerated",
+    name: "email-summary",
+    text: "Summarize {{email}}.",
+    sessionId: "s-1"
+  }, at("2025-03-03T09:02:00Z")),
+  recorded(session("s-1"), {
+    _tag: "PromptValidated",
+    attempt: 1,
+    promptName: "email-summary",
+    qualityScore: 0.4,
+    breakdown
+  }, at("2025-03-03T09:03:00Z")),
+  recorded(session("s-1"), {
+    _tag: "PromptRejected",
+    attempt: 1,
+    promptName: "email-summary",
+    feedback: "say what is urgent (100% of the time)"
+  }, at("2025-03-03T09:04:00Z")),
+  recorded(
+    session("s-1"),
+    { _tag: "FeedbackApplied", attempt: 1, changes: "urgency first" },
+    at("2025-03-03T09:05:00Z")
+  ),
   recorded(session("s-1"), { _tag: "AttemptInitiated", attempt: 2 }, at("2025-03-03T09:06:00Z")),
-  recorded(session("s-1"), { _tag: "PromptGenerated", attempt: 2, promptName: "email-summary", text: "Summarize {{email}}: urgency first, 100% factual." }, at("2025-03-03T09:07:00Z")),
-  recorded(specification("email-summary"), { _tag: "SpecificationRefined", text: "Summarize {{email}}: urgency first, 100% factual.", reason: "attempt 2", revision: 2 }, at("2025-03-03T09:07:00Z")),
-  recorded(session("s-1"), { _tag: "PromptValidated", attempt: 2, promptName: "email-summary", qualityScore: 0.9, breakdown: { clarity: 0.95, specificity: 0.85 } }, at("2025-03-03T09:08:00Z")),
-  recorded(session("s-1"), { _tag: "PromptApproved", attempt: 2, promptName: "email-summary", qualityScore: 0.9 }, at("2025-03-03T09:09:00Z")),
-  recorded(session("s-1"), { _tag: "SessionCompleted", attempts: 2, promptName: "email-summary", qualityScore: 0.9 }, at("2025-03-03T09:09:00Z")),
-  recorded(specification("email-summary"), { _tag: "SpecificationApproved", qualityScore: 0.9, revision: 2 }, at("2025-03-03T09:09:00Z")),
-  recorded(session("s-2"), { _tag: "SessionStarted", userRequest: "Write release notes", maxAttempts: 1 }, at("2025-03-04T10:00:00Z")),
+  recorded(session("s-1"), {
+    _tag: "PromptGenerated",
+    attempt: 2,
+    promptName: "email-summary",
+    text: "Summarize {{email}}: urgency first, 100% factual."
+  }, at("2025-03-03T09:07:00Z")),
+  recorded(specification("email-summary"), {
+    _tag: "SpecificationRefined",
+    text: "Summarize {{email}}: urgency first, 100% factual.",
+    reason: "attempt 2",
+    revision: 2
+  }, at("2025-03-03T09:07:00Z")),
+  recorded(session("s-1"), {
+    _tag: "PromptValidated",
+    attempt: 2,
+    promptName: "email-summary",
+    qualityScore: 0.9,
+    breakdown: { clarity: 0.95, specificity: 0.85 }
+  }, at("2025-03-03T09:08:00Z")),
+  recorded(
+    session("s-1"),
+    { _tag: "PromptApproved", attempt: 2, promptName: "email-summary", qualityScore: 0.9 },
+    at("2025-03-03T09:09:00Z")
+  ),
+  recorded(
+    session("s-1"),
+    { _tag: "SessionCompleted", attempts: 2, promptName: "email-summary", qualityScore: 0.9 },
+    at("2025-03-03T09:09:00Z")
+  ),
+  recorded(
+    specification("email-summary"),
+    { _tag: "SpecificationApproved", qualityScore: 0.9, revision: 2 },
+    at("2025-03-03T09:09:00Z")
+  ),
+  recorded(
+    session("s-2"),
+    { _tag: "SessionStarted", userRequest: "Write release notes", maxAttempts: 1 },
+    at("2025-03-04T10:00:00Z")
+  ),
   recorded(session("s-2"), { _tag: "AttemptInitiated", attempt: 1 }, at("2025-03-04T10:00:00Z")),
-  recorded(session("s-2"), { _tag: "TaskAnalyzed", attempt: 1, taskType: "writing", requirements: [] }, at("2025-03-04T10:01:00Z")),
-  recorded(session("s-2"), { _tag: "PromptGenerated", attempt: 1, promptName: "release_notes", text: "Write notes for {{changes}}." }, at("2025-03-04T10:02:00Z")),
-  recorded(specification("release_notes"), { _tag: "SpecificationGenerated", name: "release_notes", text: "Write notes for {{changes}}.", sessionId: "s-2" }, at("2025-03-04T10:02:00Z")),
-  recorded(session("s-2"), { _tag: "PromptValidated", attempt: 1, promptName: "release_notes", qualityScore: 0.3, breakdown }, at("2025-03-04T10:03:00Z")),
-  recorded(session("s-2"), { _tag: "PromptRejected", attempt: 1, promptName: "release_notes", feedback: "no audience" }, at("2025-03-04T10:04:00Z")),
-  recorded(session("s-2"), { _tag: "SessionFailed", attempts: 1, lastFeedback: "no audience" }, at("2025-03-04T10:04:00Z")),
-  recorded(session("s-3"), { _tag: "SessionStarted", userRequest: "Classify tickets", maxAttempts: 2 }, at("2025-03-05T08:00:00Z")),
+  recorded(
+    session("s-2"),
+    { _tag: "TaskAnalyzed", attempt: 1, taskType: "writing", requirements: [] },
+    at("2025-03-04T10:01:00Z")
+  ),
+  recorded(session("s-2"), {
+    _tag: "PromptGenerated",
+    attempt: 1,
+    promptName: "release_notes",
+    text: "Write notes for {{changes}}."
+  }, at("2025-03-04T10:02:00Z")),
+  recorded(specification("release_notes"), {
+    _tag: "SpecificationGenerated",
+    name: "release_notes",
+    text: "Write notes for {{changes}}.",
+    sessionId: "s-2"
+  }, at("2025-03-04T10:02:00Z")),
+  recorded(session("s-2"), {
+    _tag: "PromptValidated",
+    attempt: 1,
+    promptName: "release_notes",
+    qualityScore: 0.3,
+    breakdown
+  }, at("2025-03-04T10:03:00Z")),
+  recorded(
+    session("s-2"),
+    { _tag: "PromptRejected", attempt: 1, promptName: "release_notes", feedback: "no audience" },
+    at("2025-03-04T10:04:00Z")
+  ),
+  recorded(
+    session("s-2"),
+    { _tag: "SessionFailed", attempts: 1, lastFeedback: "no audience" },
+    at("2025-03-04T10:04:00Z")
+  ),
+  recorded(
+    session("s-3"),
+    { _tag: "SessionStarted", userRequest: "Classify tickets", maxAttempts: 2 },
+    at("2025-03-05T08:00:00Z")
+  ),
   recorded(session("s-3"), { _tag: "AttemptInitiated", attempt: 1 }, at("2025-03-05T08:00:00Z"))
 ]
 
@@ -82,7 +179,12 @@ const log: ReadonlyArray<RecordedEvent.RecordedEvent<AnyEvent>> = [
 const deliver = (projection: Projection.Any, events: ReadonlyArray<RecordedEvent.RecordedEvent<AnyEvent>>) =>
   Effect.forEach(
     events.filter((event) => projection.handles.has(event.data._tag)),
-    (event) => projection.handle(event as RecordedEvent.RecordedEvent<never>) as Effect.Effect<void, unknown, SqlClient.SqlClient>,
+    (event) =>
+      projection.handle(event as RecordedEvent.RecordedEvent<never>) as Effect.Effect<
+        void,
+        unknown,
+        SqlClient.SqlClient
+      >,
     { discard: true }
   )
 
@@ -141,7 +243,13 @@ layer(app)("prompt workflow read models on Postgres", (it) => {
           }
         ])
         expect(page.next).toEqual(Option.none())
-        expect(yield* SessionList.counts(schema)).toEqual({ started: 3, attempts: 4, completed: 1, failed: 1, active: 1 })
+        expect(yield* SessionList.counts(schema)).toEqual({
+          started: 3,
+          attempts: 4,
+          completed: 1,
+          failed: 1,
+          active: 1
+        })
       }))
 
     it.effect("sessions by status and start date", () =>
@@ -150,9 +258,13 @@ layer(app)("prompt workflow read models on Postgres", (it) => {
         expect(ids(yield* SessionList.list(schema, { status: "failed" }))).toEqual(["s-2"])
         expect(ids(yield* SessionList.list(schema, { status: "active" }))).toEqual(["s-3"])
         expect(ids(yield* SessionList.list(schema, { from: at("2025-03-04T00:00:00Z") }))).toEqual(["s-2", "s-3"])
-        expect(ids(yield* SessionList.list(schema, { from: at("2025-03-03T00:00:00Z"), to: at("2025-03-05T00:00:00Z") })))
+        expect(
+          ids(yield* SessionList.list(schema, { from: at("2025-03-03T00:00:00Z"), to: at("2025-03-05T00:00:00Z") }))
+        )
           .toEqual(["s-1", "s-2"])
-        expect(ids(yield* SessionList.list(schema, { status: "completed", from: at("2025-03-04T00:00:00Z") }))).toEqual([])
+        expect(ids(yield* SessionList.list(schema, { status: "completed", from: at("2025-03-04T00:00:00Z") }))).toEqual(
+          []
+        )
         expect(yield* SessionList.counts(schema, { from: at("2025-03-04T00:00:00Z") })).toEqual({
           started: 2,
           attempts: 2,
@@ -203,8 +315,12 @@ layer(app)("prompt workflow read models on Postgres", (it) => {
         expect(names(yield* PromptCatalog.search(schema, { term: "NOTES" }))).toEqual(["release_notes"])
         expect(names(yield* PromptCatalog.search(schema, { term: "summar" }))).toEqual(["email-summary"])
         expect(names(yield* PromptCatalog.search(schema, { term: "{{" }))).toEqual(["email-summary", "release_notes"])
-        expect(names(yield* PromptCatalog.search(schema, { term: "{{", minQualityScore: 0.5 }))).toEqual(["email-summary"])
-        expect(names(yield* PromptCatalog.search(schema, { term: "{{", status: "generated" }))).toEqual(["release_notes"])
+        expect(names(yield* PromptCatalog.search(schema, { term: "{{", minQualityScore: 0.5 }))).toEqual([
+          "email-summary"
+        ])
+        expect(names(yield* PromptCatalog.search(schema, { term: "{{", status: "generated" }))).toEqual([
+          "release_notes"
+        ])
       }))
 
     it.effect("search terms are values, not patterns or SQL: % and _ match literally", () =>
@@ -225,7 +341,8 @@ layer(app)("prompt workflow read models on Postgres", (it) => {
         })
         expect((yield* PromptCatalog.approvedYesterday(schema, { now: at("2025-03-03T23:59:59Z") })).approved).toBe(0)
         expect((yield* PromptCatalog.approvedYesterday(schema, { now: at("2025-03-05T00:00:00Z") })).approved).toBe(0)
-        expect(yield* PromptCatalog.approvedBetween(schema, at("2025-03-01T00:00:00Z"), at("2025-04-01T00:00:00Z"))).toBe(1)
+        expect(yield* PromptCatalog.approvedBetween(schema, at("2025-03-01T00:00:00Z"), at("2025-04-01T00:00:00Z")))
+          .toBe(1)
       }))
 
     it.effect("without a given now, yesterday is taken from the Effect clock (the TestClock here)", () =>

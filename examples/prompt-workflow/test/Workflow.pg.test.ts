@@ -3,10 +3,10 @@
  * projections and the alerting subscriber under a ProjectionRunner, then the queries, the
  * temporal loads, the audit trail and the alerts.
  */
+import { describe, expect, layer } from "@effect/vitest"
 import type { CommandHandler } from "@facta/core"
 import { Aggregate, EventCatalog, ProjectionRunner } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import * as AttemptsExhaustedAlerts from "../src/AttemptsExhaustedAlerts.js"
@@ -32,12 +32,21 @@ const names = [
   ValidationHistory.projectionName,
   AttemptsExhaustedAlerts.projectionName
 ]
-const catchUp = Effect.forEach(names, ProjectionRunner.waitForCatchUp, { discard: true }).pipe(Effect.timeout("20 seconds"))
+const catchUp = Effect.forEach(names, ProjectionRunner.waitForCatchUp, { discard: true }).pipe(
+  Effect.timeout("20 seconds")
+)
 
-const run = (sessionId: string, context: CommandHandler.CommandContext, ...commands: ReadonlyArray<WorkflowSessionCommand>) =>
-  Effect.forEach(commands, (command) => PromptWorkflow.send(sessionId, command, context), { discard: true })
+const run = (
+  sessionId: string,
+  context: CommandHandler.CommandContext,
+  ...commands: ReadonlyArray<WorkflowSessionCommand>
+) => Effect.forEach(commands, (command) => PromptWorkflow.send(sessionId, command, context), { discard: true })
 
-const analyze: WorkflowSessionCommand = { _tag: "AnalyzeTask", taskType: "summarization", requirements: ["urgency first"] }
+const analyze: WorkflowSessionCommand = {
+  _tag: "AnalyzeTask",
+  taskType: "summarization",
+  requirements: ["urgency first"]
+}
 const validate = (qualityScore: number): WorkflowSessionCommand => ({
   _tag: "ValidatePrompt",
   qualityScore,
@@ -95,8 +104,16 @@ layer(app, { excludeTestServices: true })("the prompt workflow on Postgres, end 
           ["doomed", "failed", 2],
           ["pending", "active", 1]
         ])
-        expect((yield* SessionList.list(schema, { status: "failed" })).sessions.map((row) => row.sessionId)).toEqual(["doomed"])
-        expect(yield* SessionList.counts(schema)).toEqual({ started: 3, attempts: 5, completed: 1, failed: 1, active: 1 })
+        expect((yield* SessionList.list(schema, { status: "failed" })).sessions.map((row) => row.sessionId)).toEqual([
+          "doomed"
+        ])
+        expect(yield* SessionList.counts(schema)).toEqual({
+          started: 3,
+          attempts: 5,
+          completed: 1,
+          failed: 1,
+          active: 1
+        })
 
         const prompt = Option.getOrThrow(yield* PromptCatalog.byName(schema, "email-summary"))
         expect(prompt).toMatchObject({
@@ -121,7 +138,9 @@ layer(app, { excludeTestServices: true })("the prompt workflow on Postgres, end 
 
         const found = yield* PromptCatalog.search(schema, { term: "{{", minQualityScore: 0.5 })
         expect(found.map((row) => row.name)).toEqual(["email-summary"])
-        expect((yield* PromptCatalog.search(schema, { term: "NOTES" })).map((row) => row.name)).toEqual(["release-notes"])
+        expect((yield* PromptCatalog.search(schema, { term: "NOTES" })).map((row) => row.name)).toEqual([
+          "release-notes"
+        ])
 
         // "Yesterday", seen from the day after the approval.
         const dayAfter = new Date(prompt.approvedAt!.getTime() + 24 * 60 * 60 * 1000)
@@ -142,7 +161,9 @@ layer(app, { excludeTestServices: true })("the prompt workflow on Postgres, end 
           "SpecificationRefined",
           "SpecificationApproved"
         ])
-        for (const event of events) expect(event.metadata).toMatchObject({ userId: "ada", correlationId: "request-happy" })
+        for (const event of events) {
+          expect(event.metadata).toMatchObject({ userId: "ada", correlationId: "request-happy" })
+        }
       }))
 
     it.effect("the alert is raised exactly once, and redelivering the failure (a rebuild) does not raise it again", () =>
@@ -186,7 +207,12 @@ layer(app, { excludeTestServices: true })("the prompt workflow on Postgres, end 
       Effect.gen(function*() {
         const atVersion5 = yield* stateAsOf("happy", { version: 5 })
         expect(atVersion5.version).toBe(5)
-        expect(atVersion5.state).toMatchObject({ _tag: "Active", attempt: 1, phase: "prompt-validated", qualityScore: 0.45 })
+        expect(atVersion5.state).toMatchObject({
+          _tag: "Active",
+          attempt: 1,
+          phase: "prompt-validated",
+          qualityScore: 0.45
+        })
 
         const trail = yield* AuditTrail.ofSession("happy")
         const feedbackAppliedAt = trail.find((entry) => entry.type === "FeedbackApplied")!.at

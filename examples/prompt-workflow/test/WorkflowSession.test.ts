@@ -1,5 +1,5 @@
-import { DeciderSpec } from "@facta/testing"
 import { describe, it } from "@effect/vitest"
+import { DeciderSpec } from "@facta/testing"
 import { InvalidQualityScore } from "../src/QualityScore.js"
 import type { WorkflowSessionCommand, WorkflowSessionEvent, WorkflowSessionState } from "../src/WorkflowSession.js"
 import {
@@ -17,7 +17,11 @@ import {
 const spec = DeciderSpec.for(WorkflowSession)
 
 const request = "Summarize support emails for the on-call engineer"
-const started = (maxAttempts = 2): WorkflowSessionEvent => ({ _tag: "SessionStarted", userRequest: request, maxAttempts })
+const started = (maxAttempts = 2): WorkflowSessionEvent => ({
+  _tag: "SessionStarted",
+  userRequest: request,
+  maxAttempts
+})
 const initiated = (attempt: number): WorkflowSessionEvent => ({ _tag: "AttemptInitiated", attempt })
 const analyzed = (attempt = 1): WorkflowSessionEvent => ({
   _tag: "TaskAnalyzed",
@@ -45,7 +49,11 @@ const rejected = (attempt = 1): WorkflowSessionEvent => ({
   promptName: "email-summary",
   feedback: "too vague about urgency"
 })
-const feedbackApplied = (attempt = 1): WorkflowSessionEvent => ({ _tag: "FeedbackApplied", attempt, changes: "ask for an urgency line" })
+const feedbackApplied = (attempt = 1): WorkflowSessionEvent => ({
+  _tag: "FeedbackApplied",
+  attempt,
+  changes: "ask for an urgency line"
+})
 
 const start = (maxAttempts = 2): WorkflowSessionCommand => ({ _tag: "StartSession", userRequest: request, maxAttempts })
 const analyze: WorkflowSessionCommand = {
@@ -53,7 +61,11 @@ const analyze: WorkflowSessionCommand = {
   taskType: "summarization",
   requirements: ["keep it under 5 lines", "name the customer"]
 }
-const generate: WorkflowSessionCommand = { _tag: "GeneratePrompt", promptName: "email-summary", text: "Summarize {{email}} in 5 lines." }
+const generate: WorkflowSessionCommand = {
+  _tag: "GeneratePrompt",
+  promptName: "email-summary",
+  text: "Summarize {{email}} in 5 lines."
+}
 const validate = (qualityScore = 0.7, scores: Record<string, number> = breakdown): WorkflowSessionCommand => ({
   _tag: "ValidatePrompt",
   qualityScore,
@@ -106,23 +118,29 @@ describe("WorkflowSession", () => {
 
     it.effect("refuses zero attempts", () => spec.when(start(0)).thenFails(new InvalidMaxAttempts({ maxAttempts: 0 })))
 
-    it.effect("refuses more than 10 attempts", () => spec.when(start(11)).thenFails(new InvalidMaxAttempts({ maxAttempts: 11 })))
+    it.effect("refuses more than 10 attempts", () =>
+      spec.when(start(11)).thenFails(new InvalidMaxAttempts({ maxAttempts: 11 })))
 
     it.effect("refuses a fractional number of attempts", () => spec.when(start(2.5)).thenFails("InvalidMaxAttempts"))
 
     it.effect("refuses to start a session twice", () =>
-      spec.given([started(), initiated(1)]).when(start()).thenFails(new SessionAlreadyStarted({ userRequest: request })))
+      spec.given([started(), initiated(1)]).when(start()).thenFails(
+        new SessionAlreadyStarted({ userRequest: request })
+      ))
 
     it.effect("refuses every other command before the session started", () =>
       spec.when(analyze).thenFails(new SessionNotStarted()))
 
-    it.effect("refuses approval before the session started", () => spec.when(approve).thenFails(new SessionNotStarted()))
+    it.effect("refuses approval before the session started", () =>
+      spec.when(approve).thenFails(new SessionNotStarted()))
   })
 
   describe("analyzing the task", () => {
     it.effect("records the analysis of the attempt", () =>
       spec.given([started(), initiated(1)]).when(analyze).then([analyzed(1)], {
-        state: active({ analysis: { taskType: "summarization", requirements: ["keep it under 5 lines", "name the customer"] } })
+        state: active({
+          analysis: { taskType: "summarization", requirements: ["keep it under 5 lines", "name the customer"] }
+        })
       }))
 
     it.effect("may analyze again in a later attempt", () =>
@@ -163,14 +181,24 @@ describe("WorkflowSession", () => {
 
     it.effect("accepts the bounds 0 and 1", () =>
       spec.given(firstPrompt).when(validate(1, { clarity: 0, specificity: 1 })).then([
-        { _tag: "PromptValidated", attempt: 1, promptName: "email-summary", qualityScore: 1, breakdown: { clarity: 0, specificity: 1 } }
+        {
+          _tag: "PromptValidated",
+          attempt: 1,
+          promptName: "email-summary",
+          qualityScore: 1,
+          breakdown: { clarity: 0, specificity: 1 }
+        }
       ]))
 
     it.effect("refuses a score above 1 (a 0..100 score, say)", () =>
-      spec.given(firstPrompt).when(validate(85)).thenFails(new InvalidQualityScore({ field: "qualityScore", value: 85 })))
+      spec.given(firstPrompt).when(validate(85)).thenFails(
+        new InvalidQualityScore({ field: "qualityScore", value: 85 })
+      ))
 
     it.effect("refuses a negative score", () =>
-      spec.given(firstPrompt).when(validate(-0.1)).thenFails(new InvalidQualityScore({ field: "qualityScore", value: -0.1 })))
+      spec.given(firstPrompt).when(validate(-0.1)).thenFails(
+        new InvalidQualityScore({ field: "qualityScore", value: -0.1 })
+      ))
 
     it.effect("refuses a score that is not a number", () =>
       spec.given(firstPrompt).when(validate(Number.NaN)).thenFails("InvalidQualityScore"))
@@ -193,14 +221,21 @@ describe("WorkflowSession", () => {
     it.effect("rejects a validated prompt with feedback while attempts remain", () =>
       spec.given([...firstPrompt, validated()]).when(reject).then([rejected()]))
 
-    it.effect("may reject a prompt without validating it", () => spec.given(firstPrompt).when(reject).then([rejected()]))
+    it.effect("may reject a prompt without validating it", () =>
+      spec.given(firstPrompt).when(reject).then([rejected()]))
 
     it.effect("rejecting the last attempt fails the session", () =>
       spec.given([...readyToRetry, initiated(2), generated(2), validated(2, 0.4)]).when(reject).then([
         rejected(2),
         { _tag: "SessionFailed", attempts: 2, lastFeedback: "too vague about urgency" }
       ], {
-        state: { _tag: "Failed", userRequest: request, maxAttempts: 2, attempts: 2, lastFeedback: "too vague about urgency" }
+        state: {
+          _tag: "Failed",
+          userRequest: request,
+          maxAttempts: 2,
+          attempts: 2,
+          lastFeedback: "too vague about urgency"
+        }
       }))
 
     it.effect("with a single attempt, the first rejection fails the session", () =>
@@ -255,11 +290,23 @@ describe("WorkflowSession", () => {
         { _tag: "PromptApproved", attempt: 1, promptName: "email-summary", qualityScore: 0.8 },
         { _tag: "SessionCompleted", attempts: 1, promptName: "email-summary", qualityScore: 0.8 }
       ], {
-        state: { _tag: "Completed", userRequest: request, maxAttempts: 2, attempts: 1, promptName: "email-summary", qualityScore: 0.8 }
+        state: {
+          _tag: "Completed",
+          userRequest: request,
+          maxAttempts: 2,
+          attempts: 1,
+          promptName: "email-summary",
+          qualityScore: 0.8
+        }
       }))
 
     it.effect("approves the second attempt's prompt after a rejection", () =>
-      spec.given([...readyToRetry, initiated(2), generated(2, "Summarize {{email}}; start with urgency."), validated(2, 0.9)])
+      spec.given([
+        ...readyToRetry,
+        initiated(2),
+        generated(2, "Summarize {{email}}; start with urgency."),
+        validated(2, 0.9)
+      ])
         .when(approve).thenState({
           _tag: "Completed",
           userRequest: request,
@@ -270,7 +317,9 @@ describe("WorkflowSession", () => {
         }))
 
     it.effect("refuses to approve an unvalidated prompt", () =>
-      spec.given(firstPrompt).when(approve).thenFails(new PromptNotValidated({ promptName: "email-summary", attempt: 1 })))
+      spec.given(firstPrompt).when(approve).thenFails(
+        new PromptNotValidated({ promptName: "email-summary", attempt: 1 })
+      ))
 
     it.effect("refuses to approve a rejected prompt", () =>
       spec.given([...firstPrompt, validated(), rejected()]).when(approve).thenFails(
@@ -292,12 +341,15 @@ describe("WorkflowSession", () => {
     it.effect.each(everyCommand.map((command) => [command._tag, command] as const))(
       "a completed session refuses %s",
       ([, command]) =>
-        spec.given(completed).when(command).thenFails(new SessionEnded({ outcome: "completed", attempts: 1, maxAttempts: 2 }))
+        spec.given(completed).when(command).thenFails(
+          new SessionEnded({ outcome: "completed", attempts: 1, maxAttempts: 2 })
+        )
     )
 
     it.effect.each(everyCommand.map((command) => [command._tag, command] as const))(
       "a failed session refuses %s",
-      ([, command]) => spec.given(failed).when(command).thenFails(new SessionEnded({ outcome: "failed", attempts: 2, maxAttempts: 2 }))
+      ([, command]) =>
+        spec.given(failed).when(command).thenFails(new SessionEnded({ outcome: "failed", attempts: 2, maxAttempts: 2 }))
     )
   })
 })

@@ -125,5 +125,8 @@ export const active = (schema: string): Effect.Effect<ReadonlyArray<SessionRow>,
   select(schema, (sql) => sql`status IN ('queued', 'running')`)
 
 /** The queued sessions a worker may start at `now`: those whose `notBefore` has passed. */
-export const due = (schema: string, now: Date): Effect.Effect<ReadonlyArray<SessionRow>, SqlError, SqlClient.SqlClient> =>
+export const due = (
+  schema: string,
+  now: Date
+): Effect.Effect<ReadonlyArray<SessionRow>, SqlError, SqlClient.SqlClient> =>
   select(schema, (sql) => sql`status = 'queued' AND not_before <= ${now}`)

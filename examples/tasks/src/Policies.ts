@@ -67,7 +67,11 @@ const issue = <A extends Issued, E, Rejection extends E & { readonly _tag: strin
       causedEventIds: result.eventIds
     })),
     Effect.catchIf(isRejection, (error) =>
-      Effect.succeed<PolicyJournal.Outcome>({ outcome: "rejected", detail: `${error._tag}: ${error.message}`, causedEventIds: [] })),
+      Effect.succeed<PolicyJournal.Outcome>({
+        outcome: "rejected",
+        detail: `${error._tag}: ${error.message}`,
+        causedEventIds: []
+      })),
     Effect.flatMap((outcome) => PolicyJournal.record(schema, policy, source, outcome))
   )
 
@@ -86,7 +90,9 @@ export const inProgressMovesToCurrent = (schema: string, options: PolicyOptions 
     name,
     catalog: TaskEvents,
     types: ["TaskStatusChanged"],
-    handle: (event): Effect.Effect<void, CommandHandler.HandleError | SqlError, EventStore.EventStore | SqlClient.SqlClient> =>
+    handle: (
+      event
+    ): Effect.Effect<void, CommandHandler.HandleError | SqlError, EventStore.EventStore | SqlClient.SqlClient> =>
       event.data.to !== "in_progress" ? Effect.void : issue(
         schema,
         name,
@@ -128,7 +134,9 @@ export const failedSessionsRequeue = (
     name,
     catalog: SessionEvents,
     types: ["SessionCompleted"],
-    handle: (event): Effect.Effect<void, CommandHandler.HandleError | SqlError, EventStore.EventStore | SqlClient.SqlClient> =>
+    handle: (
+      event
+    ): Effect.Effect<void, CommandHandler.HandleError | SqlError, EventStore.EventStore | SqlClient.SqlClient> =>
       event.data.outcome !== "failure" ? Effect.void : issue(
         schema,
         name,

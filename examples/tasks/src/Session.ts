@@ -211,7 +211,9 @@ export const decide = (
     case "RequeueSession": {
       if (state._tag !== "Failed") return Effect.fail(new SessionNotFailed({ state: describe(state) }))
       const expected = state.requeues + 1
-      if (command.attempt !== expected) return Effect.fail(new RequeueOutOfOrder({ expected, requested: command.attempt }))
+      if (command.attempt !== expected) {
+        return Effect.fail(new RequeueOutOfOrder({ expected, requested: command.attempt }))
+      }
       if (command.attempt > command.maxRetries) {
         return Effect.succeed([{
           _tag: "SessionAbandoned",
@@ -250,7 +252,13 @@ export const evolve = (state: SessionState, event: SessionEvent): SessionState =
     }
     case "SessionRequeued":
       return state._tag === "Failed"
-        ? { _tag: "Queued", taskId: state.taskId, run: state.run + 1, requeues: state.requeues + 1, notBefore: event.notBefore }
+        ? {
+          _tag: "Queued",
+          taskId: state.taskId,
+          run: state.run + 1,
+          requeues: state.requeues + 1,
+          notBefore: event.notBefore
+        }
         : state
     case "SessionAbandoned":
       return state._tag === "Failed"

@@ -47,7 +47,10 @@ export type TaskEvent = typeof TaskEvents.schema.Type
 // ---------------------------------------------------------------------------------------------
 
 /** Creates a task in the backlog. */
-export const CreateTask = Schema.TaggedStruct("CreateTask", { title: Schema.NonEmptyTrimmedString, section: Schema.String })
+export const CreateTask = Schema.TaggedStruct("CreateTask", {
+  title: Schema.NonEmptyTrimmedString,
+  section: Schema.String
+})
 /** Sets the task's status; setting the status it has changes nothing. */
 export const ChangeTaskStatus = Schema.TaggedStruct("ChangeTaskStatus", { to: TaskStatus })
 /**
@@ -114,7 +117,12 @@ export type TaskError = TaskAlreadyExists | TaskNotFound | TaskAlreadyInState | 
 /** A task's state. */
 export const TaskState = Schema.Union(
   Schema.TaggedStruct("NoTask", {}),
-  Schema.TaggedStruct("Task", { title: Schema.String, section: Schema.String, status: TaskStatus, workflow: WorkflowState })
+  Schema.TaggedStruct("Task", {
+    title: Schema.String,
+    section: Schema.String,
+    status: TaskStatus,
+    workflow: WorkflowState
+  })
 )
 /** A task's state. */
 export type TaskState = typeof TaskState.Type
@@ -140,7 +148,9 @@ export const decide = (command: TaskCommand, state: TaskState): Effect.Effect<Re
       if (state.workflow === "done") return Effect.fail(new TaskIsDone())
       return Effect.succeed([{ _tag: "TaskMoved", from: state.workflow, to: command.to }])
     case "UpdateTaskSection":
-      return Effect.succeed(command.section === state.section ? [] : [{ _tag: "TaskSectionUpdated", section: command.section }])
+      return Effect.succeed(
+        command.section === state.section ? [] : [{ _tag: "TaskSectionUpdated", section: command.section }]
+      )
   }
 }
 

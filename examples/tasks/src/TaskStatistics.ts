@@ -82,25 +82,30 @@ export const projection = (schema: string, options: { readonly name?: string } =
 
 /** Every task on the board, by id. */
 export const tasks = (schema: string): Effect.Effect<ReadonlyArray<TaskRow>, SqlError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ task_id: string; title: string; section: string; status: TaskStatus; workflow: WorkflowState }>`
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ task_id: string; title: string; section: string; status: TaskStatus; workflow: WorkflowState }>`
       SELECT task_id, title, section, status, workflow FROM ${sql(schema)}.task_board ORDER BY task_id`.pipe(
-      Effect.map((rows) =>
-        rows.map((row) => ({
-          taskId: row.task_id,
-          title: row.title,
-          section: row.section,
-          status: row.status,
-          workflow: row.workflow
-        }))
+        Effect.map((rows) =>
+          rows.map((row) => ({
+            taskId: row.task_id,
+            title: row.title,
+            section: row.section,
+            status: row.status,
+            workflow: row.workflow
+          }))
+        )
       )
-    ))
+  )
 
 /** Counts of tasks per status and per workflow state. */
 export const statistics = (schema: string): Effect.Effect<Statistics, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<{ dimension: "status" | "workflow"; value: string; count: string }>`
-      SELECT 'status' AS dimension, status AS value, count(*)::text AS count FROM ${sql(schema)}.task_board GROUP BY status
+      SELECT 'status' AS dimension, status AS value, count(*)::text AS count FROM ${
+      sql(schema)
+    }.task_board GROUP BY status
       UNION ALL
       SELECT 'workflow', workflow, count(*)::text FROM ${sql(schema)}.task_board GROUP BY workflow`.pipe(
       Effect.map((rows) => {

@@ -100,7 +100,12 @@ export const decide = (
   switch (command._tag) {
     case "CreateWorktree":
       return state._tag === "NoWorktree"
-        ? Effect.succeed([{ _tag: "WorktreeCreated", taskId: command.taskId, branch: command.branch, path: command.path }])
+        ? Effect.succeed([{
+          _tag: "WorktreeCreated",
+          taskId: command.taskId,
+          branch: command.branch,
+          path: command.path
+        }])
         : Effect.fail(new WorktreeAlreadyExists({ path: state.path }))
     case "DetectConflict": {
       if (state._tag === "NoWorktree") return Effect.fail(new WorktreeNotFound())
@@ -124,7 +129,10 @@ export const evolve = (state: WorktreeState, event: WorktreeEvent): WorktreeStat
         : state
     case "WorktreeConflictDetected":
       return state._tag === "Active"
-        ? { ...state, conflicts: [...state.conflicts, ...event.files.filter((file) => !state.conflicts.includes(file))] }
+        ? {
+          ...state,
+          conflicts: [...state.conflicts, ...event.files.filter((file) => !state.conflicts.includes(file))]
+        }
         : state
     case "WorktreeRecycled":
       return state._tag === "Active" ? { _tag: "Recycled", taskId: state.taskId, path: state.path } : state

@@ -54,8 +54,11 @@ export const tour: Effect.Effect<
     discard: true
   })
   const runner = yield* ProjectionRunner.make(projections)
-  const settle = Effect.forEach([1, 2], () =>
-    Effect.forEach(projections, (p) => runner.waitForCatchUp(p.name), { discard: true }), { discard: true })
+  const settle = Effect.forEach(
+    [1, 2],
+    () => Effect.forEach(projections, (p) => runner.waitForCatchUp(p.name), { discard: true }),
+    { discard: true }
+  )
 
   const task = (id: string, command: TaskCommand) => CommandHandler.handle(Task, `task-${id}_${tag}`, command)
   const session = (command: SessionCommand) => CommandHandler.handle(Session, `session-s1_${tag}`, command)

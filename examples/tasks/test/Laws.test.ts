@@ -1,5 +1,5 @@
-import { Laws } from "@facta/testing"
 import { describe, expect, it } from "@effect/vitest"
+import { Laws } from "@facta/testing"
 import { Arbitrary, Effect, FastCheck } from "effect"
 import type { SessionCommand } from "../src/Session.js"
 import { Session, SessionCommand as SessionCommandSchema, SessionEvents } from "../src/Session.js"
@@ -25,14 +25,16 @@ const saneDates = (command: SessionCommand): SessionCommand => {
 const sessionCommands = FastCheck.oneof(
   { arbitrary: Arbitrary.make(SessionCommandSchema).map(saneDates), weight: 1 },
   // The lifecycle commands, so histories reach failures, re-queues and abandonment.
-  { arbitrary: FastCheck.constantFrom<SessionCommand>(
-    { _tag: "QueueSession", taskId: "t1", at: minute(0) },
-    { _tag: "StartSession", at: minute(59) },
-    { _tag: "CompleteSession", outcome: "failure", reason: "boom", at: minute(59) },
-    { _tag: "RequeueSession", attempt: 1, maxRetries: 1, baseDelayMillis: 0 },
-    { _tag: "RequeueSession", attempt: 2, maxRetries: 1, baseDelayMillis: 0 }
-  ),
-  weight: 3 }
+  {
+    arbitrary: FastCheck.constantFrom<SessionCommand>(
+      { _tag: "QueueSession", taskId: "t1", at: minute(0) },
+      { _tag: "StartSession", at: minute(59) },
+      { _tag: "CompleteSession", outcome: "failure", reason: "boom", at: minute(59) },
+      { _tag: "RequeueSession", attempt: 1, maxRetries: 1, baseDelayMillis: 0 },
+      { _tag: "RequeueSession", attempt: 2, maxRetries: 1, baseDelayMillis: 0 }
+    ),
+    weight: 3
+  }
 )
 /** Random events with dates that survive JSON (the schema's extremes do too, but keep them readable). */
 const sessionEvents = Arbitrary.make(SessionEvents.schema)

@@ -3,10 +3,18 @@
  * failures between a command's append and the checkpoint, effectively once (the domain refuses
  * the repeat) when the checkpoint is moved back.
  */
-import type { Position, RecordedEvent } from "@facta/core"
-import { Aggregate, CheckpointStore, CommandHandler, EventCatalog, Projection, ProjectionRunner, ProjectionStore } from "@facta/core"
-import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { describe, expect, layer } from "@effect/vitest"
+import type { Position, RecordedEvent } from "@facta/core"
+import {
+  Aggregate,
+  CheckpointStore,
+  CommandHandler,
+  EventCatalog,
+  Projection,
+  ProjectionRunner,
+  ProjectionStore
+} from "@facta/core"
+import { uniqueSchemaName } from "@facta/testing/TestDatabase"
 import { Chunk, Effect, Layer, Option, Schedule, Stream } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import * as Policies from "../src/Policies.js"
@@ -78,8 +86,10 @@ const readAll = <E extends { readonly _tag: string }>(catalog: EventCatalog.Even
   )
 
 /** For each trigger, the events whose causation id is the trigger's id. */
-const causedBy = <T, E>(triggers: ReadonlyArray<RecordedEvent.RecordedEvent<T>>, events: ReadonlyArray<RecordedEvent.RecordedEvent<E>>) =>
-  triggers.map((trigger) => events.filter((event) => event.metadata.causationId === trigger.eventId))
+const causedBy = <T, E>(
+  triggers: ReadonlyArray<RecordedEvent.RecordedEvent<T>>,
+  events: ReadonlyArray<RecordedEvent.RecordedEvent<E>>
+) => triggers.map((trigger) => events.filter((event) => event.metadata.causationId === trigger.eventId))
 
 const isInProgress = (event: RecordedEvent.RecordedEvent<TaskEvent>) =>
   event.data._tag === "TaskStatusChanged" && event.data.to === "in_progress"
@@ -98,6 +108,8 @@ const runFor = (projections: ReadonlyArray<Projection.Any>, millis: number) =>
 /** Runs `projections` until each has caught up, then closes the runner. */
 const runUntilCaughtUp = (
   projections: ReadonlyArray<Projection.Any>,
+  // What a runner over `Projection.Any` needs is unknown to the types; the test's layer provides it.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   runner: (ps: ReadonlyArray<Projection.Any>) => Layer.Layer<ProjectionRunner.ProjectionRunner, never, any> = (ps) =>
     ProjectionRunner.layer(ps, { leaseTtl: "2 seconds" })
 ) =>
@@ -119,111 +131,122 @@ const appIn = (schema: string) => {
   return Layer.merge(stores, Layer.effectDiscard(ReadModels.migrate(schema)).pipe(Layer.provide(stores)))
 }
 
-layer(appIn(schemas[0]!), { excludeTestServices: true })("policies on Postgres: stopped and restarted mid-way", (it) => {
-  const schema = schemas[0]!
-  // One event per batch, so a runner closed after a few milliseconds stops in the middle.
-  const policies = [
-    { ...Policies.inProgressMovesToCurrent(schema), batchSize: 1 },
-    { ...Policies.failedSessionsRequeue(schema, retry), batchSize: 1 }
-  ]
-  let midway: Option.Option<Position.Position> = Option.none()
+layer(appIn(schemas[0]!), { excludeTestServices: true })(
+  "policies on Postgres: stopped and restarted mid-way",
+  (it) => {
+    const schema = schemas[0]!
+    // One event per batch, so a runner closed after a few milliseconds stops in the middle.
+    const policies = [
+      { ...Policies.inProgressMovesToCurrent(schema), batchSize: 1 },
+      { ...Policies.failedSessionsRequeue(schema, retry), batchSize: 1 }
+    ]
+    let midway: Option.Option<Position.Position> = Option.none()
 
-  describe("exactly once per triggering event", () => {
-    {
-      it.effect("restarts of the runner neither skip nor repeat a command", () =>
-        Effect.gen(function*() {
-          yield* seedTasks
-          const journalSizes: Array<number> = []
-          const finished = Effect.forEach(Object.keys(sessionPlan), (id) => Aggregate.load(Session, `session-${id}`)).pipe(
-            Effect.map((loaded) => loaded.every(({ state }) => state._tag === "Succeeded" || state._tag === "Abandoned"))
-          )
-          for (let round = 0; !(yield* finished); round++) {
-            expect(round).toBeLessThan(60)
-            yield* work(at(round * 10))
-            yield* runFor(policies, 15 + (round % 4) * 20)
-            journalSizes.push((yield* PolicyJournal.entries(schema)).length)
-            if (round === 0) {
-              midway = yield* Effect.flatMap(CheckpointStore.CheckpointStore, (store) =>
-                store.load(Policies.inProgressMovesToCurrentName))
-            }
-          }
-          yield* runUntilCaughtUp(policies)
-
-          const taskEvents = yield* readAll(TaskEvents, "task")
-          const triggers = taskEvents.filter(isInProgress)
-          const moves = causedBy(triggers, taskEvents)
-          expect(triggers).toHaveLength(10)
-          // Tasks 7 and 8 were moved by hand and t10's second trigger finds it current: 7 moves.
-          expect(moves.map((caused) => caused.length)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 1, 0])
-          for (const [i, caused] of moves.entries()) {
-            for (const event of caused) {
-              expect(event.data).toEqual({ _tag: "TaskMoved", from: "backlog", to: "current" })
-              expect(event.metadata.correlationId).toBe(triggers[i]!.metadata.correlationId)
-            }
-          }
-
-          const sessionEvents = yield* readAll(SessionEvents, "session")
-          const failures = sessionEvents.filter(isFailure)
-          const reactions = causedBy(failures, sessionEvents)
-          expect(failures).toHaveLength(4 + 1 + 4 + 2)
-          expect(reactions.every((caused) => caused.length === 1)).toBe(true)
-          const tags = (id: string) =>
-            reactions.flat().filter((event) => event.streamId === `session-${id}`).map((event) =>
-              event.data._tag === "SessionRequeued" ? `requeued ${event.data.attempt}` : event.data._tag
-            )
-          expect(tags("s1")).toEqual(["requeued 1", "requeued 2", "requeued 3", "SessionAbandoned"])
-          expect(tags("s4")).toEqual(["requeued 1", "requeued 2", "requeued 3", "SessionAbandoned"])
-          expect(tags("s2")).toEqual(["requeued 1"])
-          expect(tags("s5")).toEqual(["requeued 1", "requeued 2"])
-          expect(tags("s3")).toEqual([])
-          // Backoff as data: re-queue k of a failure at time f is due at f + 1 s · 2^(k-1).
-          for (const [i, caused] of reactions.entries()) {
-            const failure = failures[i]!
-            const reaction = caused[0]!
-            if (reaction.data._tag === "SessionRequeued" && failure.data._tag === "SessionCompleted") {
-              expect(reaction.data.notBefore.getTime() - failure.data.completedAt.getTime()).toBe(
-                1_000 * 2 ** (reaction.data.attempt - 1)
+    describe("exactly once per triggering event", () => {
+      {
+        it.effect("restarts of the runner neither skip nor repeat a command", () =>
+          Effect.gen(function*() {
+            yield* seedTasks
+            const journalSizes: Array<number> = []
+            const finished = Effect.forEach(Object.keys(sessionPlan), (id) => Aggregate.load(Session, `session-${id}`))
+              .pipe(
+                Effect.map((loaded) =>
+                  loaded.every(({ state }) => state._tag === "Succeeded" || state._tag === "Abandoned")
+                )
               )
+            for (let round = 0; !(yield* finished); round++) {
+              expect(round).toBeLessThan(60)
+              yield* work(at(round * 10))
+              yield* runFor(policies, 15 + (round % 4) * 20)
+              journalSizes.push((yield* PolicyJournal.entries(schema)).length)
+              if (round === 0) {
+                midway = yield* Effect.flatMap(
+                  CheckpointStore.CheckpointStore,
+                  (store) => store.load(Policies.inProgressMovesToCurrentName)
+                )
+              }
             }
-          }
+            yield* runUntilCaughtUp(policies)
 
-          const journal = yield* PolicyJournal.entries(schema)
-          expect(journal).toHaveLength(10 + 11)
-          expect(journal.filter((entry) => entry.handledCount !== 1)).toEqual([])
-          expect(journal.filter((entry) => entry.outcome === "rejected").map((entry) => entry.detail.split(":")[0]))
-            .toEqual(["TaskNotInExpectedState", "TaskNotInExpectedState", "TaskNotInExpectedState"])
-          // The runner really was stopped with work left: the journal grew over several rounds.
-          expect(journalSizes.filter((size) => size > 0 && size < journal.length).length).toBeGreaterThan(1)
-        }))
+            const taskEvents = yield* readAll(TaskEvents, "task")
+            const triggers = taskEvents.filter(isInProgress)
+            const moves = causedBy(triggers, taskEvents)
+            expect(triggers).toHaveLength(10)
+            // Tasks 7 and 8 were moved by hand and t10's second trigger finds it current: 7 moves.
+            expect(moves.map((caused) => caused.length)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 1, 0])
+            for (const [i, caused] of moves.entries()) {
+              for (const event of caused) {
+                expect(event.data).toEqual({ _tag: "TaskMoved", from: "backlog", to: "current" })
+                expect(event.metadata.correlationId).toBe(triggers[i]!.metadata.correlationId)
+              }
+            }
 
-      it.effect("a checkpoint moved back (restored from an older backup) repeats nothing: the domain refuses the repeats", () =>
-        Effect.gen(function*() {
-          const before = (yield* readAll(TaskEvents, "task")).length
-          const checkpoints = yield* CheckpointStore.CheckpointStore
-          // The task policy goes back to where it was after the first round, the session policy to the start.
-          yield* Option.match(midway, {
-            onNone: () => checkpoints.reset(Policies.inProgressMovesToCurrentName),
-            onSome: (position) => checkpoints.save(Policies.inProgressMovesToCurrentName, position)
-          })
-          yield* checkpoints.reset(Policies.failedSessionsRequeueName)
-          yield* runUntilCaughtUp(policies)
+            const sessionEvents = yield* readAll(SessionEvents, "session")
+            const failures = sessionEvents.filter(isFailure)
+            const reactions = causedBy(failures, sessionEvents)
+            expect(failures).toHaveLength(4 + 1 + 4 + 2)
+            expect(reactions.every((caused) => caused.length === 1)).toBe(true)
+            const tags = (id: string) =>
+              reactions.flat().filter((event) => event.streamId === `session-${id}`).map((event) =>
+                event.data._tag === "SessionRequeued" ? `requeued ${event.data.attempt}` : event.data._tag
+              )
+            expect(tags("s1")).toEqual(["requeued 1", "requeued 2", "requeued 3", "SessionAbandoned"])
+            expect(tags("s4")).toEqual(["requeued 1", "requeued 2", "requeued 3", "SessionAbandoned"])
+            expect(tags("s2")).toEqual(["requeued 1"])
+            expect(tags("s5")).toEqual(["requeued 1", "requeued 2"])
+            expect(tags("s3")).toEqual([])
+            // Backoff as data: re-queue k of a failure at time f is due at f + 1 s · 2^(k-1).
+            for (const [i, caused] of reactions.entries()) {
+              const failure = failures[i]!
+              const reaction = caused[0]!
+              if (reaction.data._tag === "SessionRequeued" && failure.data._tag === "SessionCompleted") {
+                expect(reaction.data.notBefore.getTime() - failure.data.completedAt.getTime()).toBe(
+                  1_000 * 2 ** (reaction.data.attempt - 1)
+                )
+              }
+            }
 
-          expect((yield* readAll(TaskEvents, "task")).length).toBe(before)
-          const sessionEvents = yield* readAll(SessionEvents, "session")
-          expect(causedBy(sessionEvents.filter(isFailure), sessionEvents).every((caused) => caused.length === 1)).toBe(true)
-          const journal = yield* PolicyJournal.entries(schema)
-          const replayed = journal.filter((entry) => entry.handledCount === 2)
-          // Every session failure was handled again (checkpoint reset), and refused by the session.
-          expect(replayed.filter((entry) => entry.policy === Policies.failedSessionsRequeueName)).toHaveLength(11)
-          expect(replayed.every((entry) => entry.outcome === "rejected")).toBe(true)
-          expect(replayed.map((entry) => entry.detail.split(":")[0]).filter((tag) =>
-            tag !== "RequeueOutOfOrder" && tag !== "SessionNotFailed" && tag !== "TaskNotInExpectedState"
-          )).toEqual([])
-          expect(journal.every((entry) => entry.handledCount <= 2)).toBe(true)
-        }))
-    }
-  })
-})
+            const journal = yield* PolicyJournal.entries(schema)
+            expect(journal).toHaveLength(10 + 11)
+            expect(journal.filter((entry) => entry.handledCount !== 1)).toEqual([])
+            expect(journal.filter((entry) => entry.outcome === "rejected").map((entry) => entry.detail.split(":")[0]))
+              .toEqual(["TaskNotInExpectedState", "TaskNotInExpectedState", "TaskNotInExpectedState"])
+            // The runner really was stopped with work left: the journal grew over several rounds.
+            expect(journalSizes.filter((size) => size > 0 && size < journal.length).length).toBeGreaterThan(1)
+          }))
+
+        it.effect("a checkpoint moved back (restored from an older backup) repeats nothing: the domain refuses the repeats", () =>
+          Effect.gen(function*() {
+            const before = (yield* readAll(TaskEvents, "task")).length
+            const checkpoints = yield* CheckpointStore.CheckpointStore
+            // The task policy goes back to where it was after the first round, the session policy to the start.
+            yield* Option.match(midway, {
+              onNone: () => checkpoints.reset(Policies.inProgressMovesToCurrentName),
+              onSome: (position) => checkpoints.save(Policies.inProgressMovesToCurrentName, position)
+            })
+            yield* checkpoints.reset(Policies.failedSessionsRequeueName)
+            yield* runUntilCaughtUp(policies)
+
+            expect((yield* readAll(TaskEvents, "task")).length).toBe(before)
+            const sessionEvents = yield* readAll(SessionEvents, "session")
+            expect(causedBy(sessionEvents.filter(isFailure), sessionEvents).every((caused) => caused.length === 1))
+              .toBe(true)
+            const journal = yield* PolicyJournal.entries(schema)
+            const replayed = journal.filter((entry) => entry.handledCount === 2)
+            // Every session failure was handled again (checkpoint reset), and refused by the session.
+            expect(replayed.filter((entry) => entry.policy === Policies.failedSessionsRequeueName)).toHaveLength(11)
+            expect(replayed.every((entry) => entry.outcome === "rejected")).toBe(true)
+            expect(
+              replayed.map((entry) => entry.detail.split(":")[0]).filter((tag) =>
+                tag !== "RequeueOutOfOrder" && tag !== "SessionNotFailed" && tag !== "TaskNotInExpectedState"
+              )
+            ).toEqual([])
+            expect(journal.every((entry) => entry.handledCount <= 2)).toBe(true)
+          }))
+      }
+    })
+  }
+)
 
 /** Fails right after the policy's handler, once per event: a crash between the append and the checkpoint. */
 const failingAfterHandle = <P extends Projection.Any>(projection: P): P => {
@@ -244,36 +267,43 @@ const failingAfterHandle = <P extends Projection.Any>(projection: P): P => {
   }
 }
 
-layer(appIn(schemas[1]!), { excludeTestServices: true })("policies on Postgres: a failure after the command's append", (it) => {
-  const schema = schemas[1]!
-  {
-    it.effect("rolls the append back with the batch: each event is acted on once", () =>
-      Effect.gen(function*() {
-        yield* seedTasks
-        yield* runUntilCaughtUp([failingAfterHandle(Policies.inProgressMovesToCurrent(schema))])
-        const taskEvents = yield* readAll(TaskEvents, "task")
-        const moves = causedBy(taskEvents.filter(isInProgress), taskEvents)
-        expect(moves.map((caused) => caused.length)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 1, 0])
-        const journal = yield* PolicyJournal.entries(schema)
-        expect(journal.map((entry) => entry.handledCount)).toEqual(journal.map(() => 1))
-        expect(journal.filter((entry) => entry.outcome === "issued")).toHaveLength(7)
-      }))
+layer(appIn(schemas[1]!), { excludeTestServices: true })(
+  "policies on Postgres: a failure after the command's append",
+  (it) => {
+    const schema = schemas[1]!
+    {
+      it.effect("rolls the append back with the batch: each event is acted on once", () =>
+        Effect.gen(function*() {
+          yield* seedTasks
+          yield* runUntilCaughtUp([failingAfterHandle(Policies.inProgressMovesToCurrent(schema))])
+          const taskEvents = yield* readAll(TaskEvents, "task")
+          const moves = causedBy(taskEvents.filter(isInProgress), taskEvents)
+          expect(moves.map((caused) => caused.length)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 1, 0])
+          const journal = yield* PolicyJournal.entries(schema)
+          expect(journal.map((entry) => entry.handledCount)).toEqual(journal.map(() => 1))
+          expect(journal.filter((entry) => entry.outcome === "issued")).toHaveLength(7)
+        }))
+    }
   }
-})
+)
 
-layer(appIn(schemas[2]!), { excludeTestServices: true })("policies without a shared transaction (the contrast)", (it) => {
-  const schema = schemas[2]!
-  {
-    it.effect("with an in-memory projection store, the same failure makes the policy act twice (the domain refuses the second)", () =>
-      Effect.gen(function*() {
-        yield* seedTasks
-        yield* runUntilCaughtUp(
-          [failingAfterHandle(Policies.inProgressMovesToCurrent(schema))],
-          (ps) => ProjectionRunner.layer(ps, { leaseTtl: "2 seconds" }).pipe(Layer.provide(ProjectionStore.layerMemory))
-        )
-        const journal = yield* PolicyJournal.entries(schema)
-        // The first attempt's append and journal row committed on their own; the retry found the task moved.
-        expect(journal.filter((entry) => entry.handledCount === 2).length).toBeGreaterThan(0)
-      }))
+layer(appIn(schemas[2]!), { excludeTestServices: true })(
+  "policies without a shared transaction (the contrast)",
+  (it) => {
+    const schema = schemas[2]!
+    {
+      it.effect("with an in-memory projection store, the same failure makes the policy act twice (the domain refuses the second)", () =>
+        Effect.gen(function*() {
+          yield* seedTasks
+          yield* runUntilCaughtUp(
+            [failingAfterHandle(Policies.inProgressMovesToCurrent(schema))],
+            (ps) =>
+              ProjectionRunner.layer(ps, { leaseTtl: "2 seconds" }).pipe(Layer.provide(ProjectionStore.layerMemory))
+          )
+          const journal = yield* PolicyJournal.entries(schema)
+          // The first attempt's append and journal row committed on their own; the retry found the task moved.
+          expect(journal.filter((entry) => entry.handledCount === 2).length).toBeGreaterThan(0)
+        }))
+    }
   }
-})
+)

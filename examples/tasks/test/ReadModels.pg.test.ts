@@ -1,6 +1,6 @@
+import { describe, expect, layer } from "@effect/vitest"
 import { CommandHandler, EventCatalog, ProjectionRunner } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Layer, Stream } from "effect"
 import { storesLayer } from "../../../packages/postgres/test/support.js"
 import * as ActiveSessions from "../src/ActiveSessions.js"
@@ -22,13 +22,31 @@ const session = (id: string, ...commands: ReadonlyArray<SessionCommand>) =>
 
 const queue = (taskId: string, second: number): SessionCommand => ({ _tag: "QueueSession", taskId, at: at(second) })
 const startAt = (second: number): SessionCommand => ({ _tag: "StartSession", at: at(second) })
-const fail = (second: number): SessionCommand => ({ _tag: "CompleteSession", outcome: "failure", reason: "red", at: at(second) })
-const succeed = (second: number): SessionCommand => ({ _tag: "CompleteSession", outcome: "success", reason: "", at: at(second) })
-const requeue = (attempt: number): SessionCommand => ({ _tag: "RequeueSession", attempt, maxRetries: 3, baseDelayMillis: 10_000 })
+const fail = (second: number): SessionCommand => ({
+  _tag: "CompleteSession",
+  outcome: "failure",
+  reason: "red",
+  at: at(second)
+})
+const succeed = (second: number): SessionCommand => ({
+  _tag: "CompleteSession",
+  outcome: "success",
+  reason: "",
+  at: at(second)
+})
+const requeue = (attempt: number): SessionCommand => ({
+  _tag: "RequeueSession",
+  attempt,
+  maxRetries: 3,
+  baseDelayMillis: 10_000
+})
 
 const replayAll = (schema: string) =>
   Effect.gen(function*() {
-    const sessions = yield* EventCatalog.readAll(SessionEvents).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+    const sessions = yield* EventCatalog.readAll(SessionEvents).pipe(
+      Stream.runCollect,
+      Effect.map(Chunk.toReadonlyArray)
+    )
     const tasks = yield* EventCatalog.readAll(TaskEvents).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
     yield* Effect.forEach(sessions, ActiveSessions.projection(schema).handle, { discard: true })
     yield* Effect.forEach(tasks, TaskStatistics.projection(schema).handle, { discard: true })
@@ -52,7 +70,10 @@ layer(appIn(direct), { excludeTestServices: true })("read models on Postgres, ha
         yield* session("d", queue("t2", 0), startAt(1), fail(5), requeue(1), startAt(15), fail(20), requeue(2))
         yield* session("e", queue("t3", 0), startAt(1), { _tag: "UseTool", tool: "git", at: at(2) }, succeed(3))
         yield* replayAll(schema)
-        const rows = (yield* ActiveSessions.all(schema)).map(({ notBefore, ...row }) => ({ ...row, due: notBefore.getTime() - start }))
+        const rows = (yield* ActiveSessions.all(schema)).map(({ notBefore, ...row }) => ({
+          ...row,
+          due: notBefore.getTime() - start
+        }))
         expect(rows).toEqual([
           { sessionId: "a", taskId: "t1", status: "queued", run: 1, requeues: 0, toolsUsed: 0, due: 0 },
           { sessionId: "b", taskId: "t1", status: "running", run: 1, requeues: 0, toolsUsed: 0, due: 0 },
@@ -65,7 +86,8 @@ layer(appIn(direct), { excludeTestServices: true })("read models on Postgres, ha
 
     it.effect("the due sessions are the queued ones whose backoff has passed at the given time", () =>
       Effect.gen(function*() {
-        const dueAt = (second: number) => Effect.map(ActiveSessions.due(schema, at(second)), (rows) => rows.map((row) => row.sessionId))
+        const dueAt = (second: number) =>
+          Effect.map(ActiveSessions.due(schema, at(second)), (rows) => rows.map((row) => row.sessionId))
         expect(yield* dueAt(0)).toEqual(["a"])
         expect(yield* dueAt(14)).toEqual(["a"])
         expect(yield* dueAt(15)).toEqual(["a", "c"])
@@ -83,7 +105,10 @@ layer(appIn(direct), { excludeTestServices: true })("read models on Postgres, ha
   describe("the task board", () => {
     it.effect("given tasks created, moved, re-sectioned and with statuses, counts them per status and workflow state", () =>
       Effect.gen(function*() {
-        yield* task("t1", { _tag: "CreateTask", title: "One", section: "api" }, { _tag: "ChangeTaskStatus", to: "in_progress" }, {
+        yield* task("t1", { _tag: "CreateTask", title: "One", section: "api" }, {
+          _tag: "ChangeTaskStatus",
+          to: "in_progress"
+        }, {
           _tag: "MoveTask",
           to: "current"
         })
@@ -91,7 +116,10 @@ layer(appIn(direct), { excludeTestServices: true })("read models on Postgres, ha
           _tag: "MoveTask",
           to: "done"
         }, { _tag: "ChangeTaskStatus", to: "done" })
-        yield* task("t3", { _tag: "CreateTask", title: "Three", section: "docs" }, { _tag: "ChangeTaskStatus", to: "blocked" }, {
+        yield* task("t3", { _tag: "CreateTask", title: "Three", section: "docs" }, {
+          _tag: "ChangeTaskStatus",
+          to: "blocked"
+        }, {
           _tag: "UpdateTaskSection",
           section: "web"
         })
@@ -132,7 +160,10 @@ const caughtUp = Effect.forEach(projections, (p) => ProjectionRunner.waitForCatc
 layer(app, { excludeTestServices: true })("read models and policies under a runner on Postgres", (it) => {
   it.effect("the board and the session list follow the policies' commands live", () =>
     Effect.gen(function*() {
-      yield* task("t1", { _tag: "CreateTask", title: "One", section: "api" }, { _tag: "ChangeTaskStatus", to: "in_progress" })
+      yield* task("t1", { _tag: "CreateTask", title: "One", section: "api" }, {
+        _tag: "ChangeTaskStatus",
+        to: "in_progress"
+      })
       yield* task("t2", { _tag: "CreateTask", title: "Two", section: "api" })
       yield* session("s1", queue("t1", 0), startAt(1), fail(5))
       yield* caughtUp

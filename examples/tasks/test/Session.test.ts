@@ -1,5 +1,5 @@
-import { DeciderSpec } from "@facta/testing"
 import { describe, expect, it } from "@effect/vitest"
+import { DeciderSpec } from "@facta/testing"
 import type { SessionCommand, SessionEvent } from "../src/Session.js"
 import {
   notBeforeOf,
@@ -25,9 +25,18 @@ const failed = (run: number, second: number): SessionEvent => ({
   reason: "tests failed",
   completedAt: at(second)
 })
-const requeued = (attempt: number, second: number): SessionEvent => ({ _tag: "SessionRequeued", attempt, notBefore: at(second) })
+const requeued = (attempt: number, second: number): SessionEvent => ({
+  _tag: "SessionRequeued",
+  attempt,
+  notBefore: at(second)
+})
 
-const requeue = (attempt: number): SessionCommand => ({ _tag: "RequeueSession", attempt, maxRetries: 3, baseDelayMillis: 2_000 })
+const requeue = (attempt: number): SessionCommand => ({
+  _tag: "RequeueSession",
+  attempt,
+  maxRetries: 3,
+  baseDelayMillis: 2_000
+})
 
 describe("Session", () => {
   describe("queueing and starting", () => {
@@ -37,7 +46,9 @@ describe("Session", () => {
       }))
 
     it.effect("refuses to queue a session id twice", () =>
-      spec.given([queued]).when({ _tag: "QueueSession", taskId: "t1", at: at(1) }).thenFails(new SessionAlreadyQueued()))
+      spec.given([queued]).when({ _tag: "QueueSession", taskId: "t1", at: at(1) }).thenFails(
+        new SessionAlreadyQueued()
+      ))
 
     it.effect("starts a queued session", () =>
       spec.given([queued]).when({ _tag: "StartSession", at: at(1) }).then([started(1, 1)]))
@@ -93,7 +104,9 @@ describe("Session", () => {
       ))
 
     it.effect("refuses to complete a session that was never queued", () =>
-      spec.when({ _tag: "CompleteSession", outcome: "success", reason: "", at: at(3) }).thenFails(new SessionNotFound()))
+      spec.when({ _tag: "CompleteSession", outcome: "success", reason: "", at: at(3) }).thenFails(
+        new SessionNotFound()
+      ))
   })
 
   describe("re-queueing with backoff", () => {

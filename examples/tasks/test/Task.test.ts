@@ -1,7 +1,14 @@
-import { DeciderSpec } from "@facta/testing"
 import { describe, it } from "@effect/vitest"
+import { DeciderSpec } from "@facta/testing"
 import type { TaskCommand, TaskEvent } from "../src/Task.js"
-import { Task, TaskAlreadyExists, TaskAlreadyInState, TaskIsDone, TaskNotFound, TaskNotInExpectedState } from "../src/Task.js"
+import {
+  Task,
+  TaskAlreadyExists,
+  TaskAlreadyInState,
+  TaskIsDone,
+  TaskNotFound,
+  TaskNotInExpectedState
+} from "../src/Task.js"
 
 const spec = DeciderSpec.for(Task)
 

@@ -1,5 +1,5 @@
-import { DeciderSpec } from "@facta/testing"
 import { describe, it } from "@effect/vitest"
+import { DeciderSpec } from "@facta/testing"
 import type { WorktreeEvent } from "../src/Worktree.js"
 import { Worktree, WorktreeAlreadyExists, WorktreeIsRecycled, WorktreeNotFound } from "../src/Worktree.js"
 

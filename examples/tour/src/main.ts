@@ -19,7 +19,9 @@ const main = Effect.gen(function*() {
   )
   for (const [index, stop] of stops.entries()) {
     const schema = TestDatabase.uniqueSchemaName("facta_tour")
-    yield* Console.log(`\n${"=".repeat(100)}\n${index + 1}/${stops.length} ${stop.title}\n${stop.summary}\n${"=".repeat(100)}`)
+    yield* Console.log(
+      `\n${"=".repeat(100)}\n${index + 1}/${stops.length} ${stop.title}\n${stop.summary}\n${"=".repeat(100)}`
+    )
     yield* stop.tour.pipe(
       Effect.ensuring(
         Effect.ignore(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`))
@@ -27,7 +29,9 @@ const main = Effect.gen(function*() {
       Effect.provide(PgStore.layerFromUrl(server.url, { schema }))
     )
   }
-  yield* Console.log(`\nThe tour is over: ${stops.length} examples ran on PostgreSQL. Their code and READMEs are under examples/.`)
+  yield* Console.log(
+    `\nThe tour is over: ${stops.length} examples ran on PostgreSQL. Their code and READMEs are under examples/.`
+  )
 })
 
 main.pipe(Effect.scoped, NodeRuntime.runMain)

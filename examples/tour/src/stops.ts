@@ -30,32 +30,38 @@ export interface Stop {
 export const stops: ReadonlyArray<Stop> = [
   {
     title: "Bank accounts (examples/bank-account)",
-    summary: "Commands, a domain error, a concurrency conflict resolved by retry, a live read model, upcasting, snapshots, temporal queries.",
+    summary:
+      "Commands, a domain error, a concurrency conflict resolved by retry, a live read model, upcasting, snapshots, temporal queries.",
     tour: bankAccount
   },
   {
     title: "Prompt-engineering workflow (examples/prompt-workflow)",
-    summary: "Two aggregates, sessions that retry and fail, read models with queries, an alert raised exactly once, temporal and audit views.",
+    summary:
+      "Two aggregates, sessions that retry and fail, read models with queries, an alert raised exactly once, temporal and audit views.",
     tour: promptWorkflow
   },
   {
     title: "Orders (examples/orders)",
-    summary: "Invariants, a compensating cancellation, an event type upgraded from v1 to v2 with old events in the store, the order list.",
+    summary:
+      "Invariants, a compensating cancellation, an event type upgraded from v1 to v2 with old events in the store, the order list.",
     tour: orders
   },
   {
     title: "Job execution (examples/jobs)",
-    summary: "Tenants, retry limits, commands and queries dispatched by type from JSON, the job view and a job's history.",
+    summary:
+      "Tenants, retry limits, commands and queries dispatched by type from JSON, the job view and a job's history.",
     tour: jobs
   },
   {
     title: "Task & session orchestration (examples/tasks)",
-    summary: "Policies that react to events and issue commands exactly once, backoff as data, active sessions and task statistics.",
+    summary:
+      "Policies that react to events and issue commands exactly once, backoff as data, active sessions and task statistics.",
     tour: tasks
   },
   {
     title: "Workflow execution log (examples/execution-log)",
-    summary: "Postings through script and LLM actors, circuit breakers, idempotency keys, causation chains, snapshots from the environment, a rebuild.",
+    summary:
+      "Postings through script and LLM actors, circuit breakers, idempotency keys, causation chains, snapshots from the environment, a rebuild.",
     tour: executionLog
   }
 ]

@@ -10,9 +10,9 @@ import { Effect, Either, Metric, Option, Schema } from "effect"
 import type * as Decider from "./Decider.js"
 import * as EventCatalog from "./EventCatalog.js"
 import * as EventStore from "./EventStore.js"
-import * as Metrics from "./Metrics.js"
 import { invalid } from "./internal/fastDecode.js"
 import { type PayloadDecoder, payloadDecoder } from "./internal/payloadDecoder.js"
+import * as Metrics from "./Metrics.js"
 import * as SnapshotStore from "./SnapshotStore.js"
 import * as Spans from "./Spans.js"
 import * as StreamId from "./StreamId.js"
@@ -60,9 +60,14 @@ export const make = <C, S, E extends { readonly _tag: string }, Err = never, R =
   definition: Omit<Aggregate<C, S, E, Err, R>, "snapshots"> & { readonly snapshots?: SnapshotPolicy<S, SI> }
 ): Aggregate<C, S, E, Err, R> => {
   if (definition.category.length === 0 || definition.category.includes("-")) {
-    throw new TypeError(`Aggregate.make: the category ${JSON.stringify(definition.category)} must be non-empty, without "-"`)
+    throw new TypeError(
+      `Aggregate.make: the category ${JSON.stringify(definition.category)} must be non-empty, without "-"`
+    )
   }
-  if (definition.snapshots !== undefined && !(Number.isSafeInteger(definition.snapshots.every) && definition.snapshots.every > 0)) {
+  if (
+    definition.snapshots !== undefined &&
+    !(Number.isSafeInteger(definition.snapshots.every) && definition.snapshots.every > 0)
+  ) {
     throw new TypeError(`Aggregate.make: snapshots.every must be a positive integer`)
   }
   // Snapshots only ever go to and from JSON, so the encoded side needs no type beyond `unknown`.
@@ -75,8 +80,10 @@ export const make = <C, S, E extends { readonly _tag: string }, Err = never, R =
  * @since 0.1.0
  * @category accessors
  */
-export const streamId = (aggregate: { readonly category: string }, id: string): Effect.Effect<StreamId.StreamId, StreamId.InvalidStreamId> =>
-  StreamId.fromCategory(aggregate.category, id)
+export const streamId = (
+  aggregate: { readonly category: string },
+  id: string
+): Effect.Effect<StreamId.StreamId, StreamId.InvalidStreamId> => StreamId.fromCategory(aggregate.category, id)
 
 /**
  * Checks that a stream id is valid and belongs to the aggregate's category.
@@ -94,15 +101,18 @@ const streamIdOf = (
   aggregate: { readonly category: string },
   id: string
 ): Either.Either<StreamId.StreamId, StreamId.InvalidStreamId> =>
-  Either.flatMap(StreamId.either(id), (valid) =>
-    StreamId.category(valid) === aggregate.category && valid.length > aggregate.category.length + 1
-      ? Either.right(valid)
-      : Either.left(
-        new StreamId.InvalidStreamId({
-          streamId: id,
-          reason: `streams of this aggregate are named "${aggregate.category}-<id>"`
-        })
-      ))
+  Either.flatMap(
+    StreamId.either(id),
+    (valid) =>
+      StreamId.category(valid) === aggregate.category && valid.length > aggregate.category.length + 1
+        ? Either.right(valid)
+        : Either.left(
+          new StreamId.InvalidStreamId({
+            streamId: id,
+            reason: `streams of this aggregate are named "${aggregate.category}-<id>"`
+          })
+        )
+  )
 
 /**
  * A loaded aggregate state.
@@ -368,20 +378,32 @@ const loadValid = <C, S, E extends { readonly _tag: string }, Err, R>(
 ): Effect.Effect<Loaded<S>, LoadError, EventStore.EventStore> => {
   if (asOf !== undefined && "time" in asOf) return foldEventsUntil(aggregate, id, asOf.time.getTime())
   const to = asOf === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, asOf.version)
-  if (aggregate.snapshots === undefined) return foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to)
-  return Effect.flatMap(startingPoint(aggregate, id, to), (start) =>
-    Effect.flatMap(foldEvents(aggregate, id, start, to), (loaded) =>
-      loaded.eventsFolded === 0 && Option.isSome(start.snapshotVersion)
-        // No events after the snapshot: make sure the stream really reaches the snapshot's version.
-        ? Effect.flatMap(EventStore.streamVersion(id), (actual) =>
-          Option.getOrElse(actual, () => 0) < start.version
-            ? foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to)
-            : Effect.succeed(loaded))
-        : Effect.succeed(loaded)))
+  if (aggregate.snapshots === undefined) {
+    return foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to)
+  }
+  return Effect.flatMap(
+    startingPoint(aggregate, id, to),
+    (start) =>
+      Effect.flatMap(
+        foldEvents(aggregate, id, start, to),
+        (loaded) =>
+          loaded.eventsFolded === 0 && Option.isSome(start.snapshotVersion)
+            // No events after the snapshot: make sure the stream really reaches the snapshot's version.
+            ? Effect.flatMap(EventStore.streamVersion(id), (actual) =>
+              Option.getOrElse(actual, () => 0) < start.version
+                ? foldEvents(aggregate, id, fromScratch(aggregate.decider.initialState), to)
+                : Effect.succeed(loaded))
+            : Effect.succeed(loaded)
+      )
+  )
 }
 
 const asOfAttributes = (asOf: AsOf | undefined): Record<string, unknown> =>
-  asOf === undefined ? {} : "time" in asOf ? { "facta.as_of_time": asOf.time.toISOString() } : { "facta.as_of_version": asOf.version }
+  asOf === undefined
+    ? {}
+    : "time" in asOf
+    ? { "facta.as_of_time": asOf.time.toISOString() }
+    : { "facta.as_of_version": asOf.version }
 
 /**
  * Saves a snapshot of `state` at `version` when the aggregate's policy says so (the stream

@@ -24,7 +24,9 @@ export class CheckpointStoreUnavailable extends Data.TaggedError("CheckpointStor
 }> {
   /** Names the operation, the checkpoint and the cause. */
   override get message(): string {
-    return `The checkpoint store is unavailable during ${this.operation} of ${JSON.stringify(this.name)}: ${describeCause(this.cause)}`
+    return `The checkpoint store is unavailable during ${this.operation} of ${JSON.stringify(this.name)}: ${
+      describeCause(this.cause)
+    }`
   }
 }
 

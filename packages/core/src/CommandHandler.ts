@@ -212,8 +212,11 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
       if (decided.length === 0) {
         return { loaded, decided, eventIds: [], state, version: loaded.version, position: undefined }
       }
-      const newEvents = yield* Effect.forEach(decided, (event, index) =>
-        key === undefined ? toNewEvent(event, metadata) : toNewEvent(event, metadata, eventIdFor(key, index)))
+      const newEvents = yield* Effect.forEach(
+        decided,
+        (event, index) =>
+          key === undefined ? toNewEvent(event, metadata) : toNewEvent(event, metadata, eventIdFor(key, index))
+      )
       const appended = yield* EventStore.append(
         loaded.streamId,
         newEvents,
@@ -236,23 +239,37 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
       }),
       // The same keyed command, run concurrently, recorded first: return what it recorded.
       Effect.catchIf(
-        (error): error is EventStore.DuplicateEventId => key !== undefined && error instanceof EventStore.DuplicateEventId,
+        (error): error is EventStore.DuplicateEventId =>
+          key !== undefined && error instanceof EventStore.DuplicateEventId,
         (error) =>
           Effect.flatMap(
             Aggregate.validateStreamId(aggregate, streamId),
             (validId) =>
-              Effect.flatMap(recordedFor(aggregate, validId, key!), Option.match({
-                onNone: () => Effect.fail(error),
-                onSome: (repeat) => Effect.succeed({ repeat })
-              }))
+              Effect.flatMap(
+                recordedFor(aggregate, validId, key!),
+                Option.match({
+                  onNone: () => Effect.fail(error),
+                  onSome: (repeat) => Effect.succeed({ repeat })
+                })
+              )
           )
       )
     )
     if ("repeat" in outcome) return outcome.repeat
     if (outcome.decided.length > 0) {
-      yield* Aggregate.snapshotIfDue(aggregate, outcome.loaded.streamId, outcome.loaded.version, outcome.version, outcome.state)
+      yield* Aggregate.snapshotIfDue(
+        aggregate,
+        outcome.loaded.streamId,
+        outcome.loaded.version,
+        outcome.version,
+        outcome.state
+      )
     }
-    yield* Effect.annotateCurrentSpan({ "facta.version": outcome.version, "facta.attempts": attempts, "facta.event_count": outcome.decided.length })
+    yield* Effect.annotateCurrentSpan({
+      "facta.version": outcome.version,
+      "facta.attempts": attempts,
+      "facta.event_count": outcome.decided.length
+    })
     return {
       streamId: outcome.loaded.streamId,
       events: outcome.decided,
@@ -266,7 +283,11 @@ export const handle = <C, S, E extends { readonly _tag: string }, Err, R>(
   }).pipe(
     Effect.zipLeft(Metric.increment(Metrics.commands)),
     Effect.tapError(() => Metric.increment(Metrics.commands)),
-    (handled) => Spans.withSpan(handled, "CommandHandler.handle", { "facta.stream_id": streamId, "facta.category": aggregate.category })
+    (handled) =>
+      Spans.withSpan(handled, "CommandHandler.handle", {
+        "facta.stream_id": streamId,
+        "facta.category": aggregate.category
+      })
   )
 }
 

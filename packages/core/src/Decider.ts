@@ -123,13 +123,16 @@ export const run = <C, S, E, Err, R>(
   decider: Decider<C, S, E, Err, R>,
   command: C,
   state: S
-): Effect.Effect<{
-  /** The events the command decided (empty when it changes nothing). */
-  readonly events: ReadonlyArray<E>
-  /** The state after folding those events into the given state. */
-  readonly state: S
-}, Err, R> =>
-  Effect.map(decider.decide(command, state), (events) => ({ events, state: fold(decider, state, events) }))
+): Effect.Effect<
+  {
+    /** The events the command decided (empty when it changes nothing). */
+    readonly events: ReadonlyArray<E>
+    /** The state after folding those events into the given state. */
+    readonly state: S
+  },
+  Err,
+  R
+> => Effect.map(decider.decide(command, state), (events) => ({ events, state: fold(decider, state, events) }))
 
 /**
  * Whether a state is terminal (`false` when the decider does not say).

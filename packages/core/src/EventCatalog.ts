@@ -78,9 +78,11 @@ export class UnknownEventType extends Data.TaggedError("UnknownEventType")<{
 }> {
   /** Names the unknown type, where the event is, and the types the catalog knows. */
   override get message(): string {
-    return `Unknown event type ${JSON.stringify(this.type)} at stream ${JSON.stringify(this.streamId)} version ${
-      this.streamVersion
-    }, global position ${this.globalPosition}; the catalog knows ${this.knownTypes.join(", ")}`
+    return `Unknown event type ${JSON.stringify(this.type)} at stream ${
+      JSON.stringify(this.streamId)
+    } version ${this.streamVersion}, global position ${this.globalPosition}; the catalog knows ${
+      this.knownTypes.join(", ")
+    }`
   }
 }
 
@@ -382,7 +384,9 @@ export const make = <const Entries extends ReadonlyArray<Entry>>(
     const current = isHistory(entry) ? entry.current : entry
     const name = typeTagOf(current)
     if (name === undefined) {
-      throw new TypeError("EventCatalog.make: every event schema needs a string literal `_tag` (use Schema.TaggedStruct)")
+      throw new TypeError(
+        "EventCatalog.make: every event schema needs a string literal `_tag` (use Schema.TaggedStruct)"
+      )
     }
     if (codecs.has(name)) throw new TypeError(`EventCatalog.make: the event type ${name} is listed twice`)
     codecs.set(name, {
@@ -408,7 +412,11 @@ export const make = <const Entries extends ReadonlyArray<Entry>>(
   return {
     _tag: "EventCatalog",
     // The union's decoded type is the union of the entries' types, which `EventOf` computes.
-    schema: Schema.Union(...currents) as unknown as Schema.Schema<Extract<EventOf<Entries>, { readonly _tag: string }>, unknown, never>,
+    schema: Schema.Union(...currents) as unknown as Schema.Schema<
+      Extract<EventOf<Entries>, { readonly _tag: string }>,
+      unknown,
+      never
+    >,
     types: [...codecs.keys()],
     renames,
     codecs
@@ -458,37 +466,42 @@ export const decodeData = <E extends { readonly _tag: string }>(catalog: EventCa
  * @since 0.1.0
  * @category decoding
  */
-export const decodeDataOrError = <E extends { readonly _tag: string }>(catalog: EventCatalog<E>) =>
-(recorded: RecordedEvent): E | DecodeError => {
-  const codec = catalog.codecs.get(currentName(catalog.renames, recorded.type))
-  if (codec === undefined) {
-    return new UnknownEventType({ ...locate(recorded), knownTypes: catalog.types })
+export const decodeDataOrError =
+  <E extends { readonly _tag: string }>(catalog: EventCatalog<E>) => (recorded: RecordedEvent): E | DecodeError => {
+    const codec = catalog.codecs.get(currentName(catalog.renames, recorded.type))
+    if (codec === undefined) {
+      return new UnknownEventType({ ...locate(recorded), knownTypes: catalog.types })
+    }
+    const version = codec.versions[recorded.schemaVersion - 1]
+    if (version === undefined) {
+      return decodeFailure(
+        recorded,
+        `schema version ${recorded.schemaVersion} is not known here: ${codec.name} has versions 1 to ${codec.versions.length}`
+      )
+    }
+    const payload = recorded.data
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+      return decodeFailure(
+        recorded,
+        `the stored payload is ${Array.isArray(payload) ? "an array" : String(payload)}, not an object`
+      )
+    }
+    if (version.fast !== undefined) {
+      const value = version.fast(payload)
+      if (value !== invalid) return value as E
+    }
+    const protoKey = prototypeKeyPath(payload, "data")
+    if (protoKey !== undefined) {
+      return decodeFailure(
+        recorded,
+        `the stored payload has a "__proto__" key at ${protoKey}, which decoding would turn into a prototype`
+      )
+    }
+    const decoded = version.decode(withTag(payload, version.encodedTag))
+    return Either.isLeft(decoded)
+      ? decodeFailure(recorded, formatIssue(decoded.left), decoded.left)
+      : decoded.right as E
   }
-  const version = codec.versions[recorded.schemaVersion - 1]
-  if (version === undefined) {
-    return decodeFailure(
-      recorded,
-      `schema version ${recorded.schemaVersion} is not known here: ${codec.name} has versions 1 to ${codec.versions.length}`
-    )
-  }
-  const payload = recorded.data
-  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-    return decodeFailure(
-      recorded,
-      `the stored payload is ${Array.isArray(payload) ? "an array" : String(payload)}, not an object`
-    )
-  }
-  if (version.fast !== undefined) {
-    const value = version.fast(payload)
-    if (value !== invalid) return value as E
-  }
-  const protoKey = prototypeKeyPath(payload, "data")
-  if (protoKey !== undefined) {
-    return decodeFailure(recorded, `the stored payload has a "__proto__" key at ${protoKey}, which decoding would turn into a prototype`)
-  }
-  const decoded = version.decode(withTag(payload, version.encodedTag))
-  return Either.isLeft(decoded) ? decodeFailure(recorded, formatIssue(decoded.left), decoded.left) : decoded.right as E
-}
 
 /**
  * Decodes a stored event into the current domain event, running upcasters for old schema
@@ -536,25 +549,28 @@ export interface EncodedEvent {
  * @since 0.1.0
  * @category encoding
  */
-export const encode = <E extends { readonly _tag: string }>(catalog: EventCatalog<E>) =>
-(event: E): Either.Either<EncodedEvent, EventEncodeError> => {
-  const codec = catalog.codecs.get(event._tag)
-  if (codec === undefined) {
-    return Either.left(
-      new EventEncodeError({ type: String(event._tag), issue: `the catalog has no event type ${String(event._tag)}` })
-    )
+export const encode =
+  <E extends { readonly _tag: string }>(catalog: EventCatalog<E>) =>
+  (event: E): Either.Either<EncodedEvent, EventEncodeError> => {
+    const codec = catalog.codecs.get(event._tag)
+    if (codec === undefined) {
+      return Either.left(
+        new EventEncodeError({ type: String(event._tag), issue: `the catalog has no event type ${String(event._tag)}` })
+      )
+    }
+    const encoded = codec.encode(event)
+    if (Either.isLeft(encoded)) {
+      return Either.left(
+        new EventEncodeError({ type: codec.name, issue: formatIssue(encoded.left), cause: encoded.left })
+      )
+    }
+    // Checked here too, not only by the store: a NaN in a `Schema.Number` field encodes, but would
+    // be stored as null and never decode again.
+    const inexact = inexactness(encoded.right, "data", depthCeiling)
+    if (inexact !== undefined) return Either.left(new EventEncodeError({ type: codec.name, issue: inexact }))
+    const { _tag, ...data } = encoded.right as Record<string, unknown>
+    return Either.right({ type: codec.name, data, schemaVersion: codec.versions.length })
   }
-  const encoded = codec.encode(event)
-  if (Either.isLeft(encoded)) {
-    return Either.left(new EventEncodeError({ type: codec.name, issue: formatIssue(encoded.left), cause: encoded.left }))
-  }
-  // Checked here too, not only by the store: a NaN in a `Schema.Number` field encodes, but would
-  // be stored as null and never decode again.
-  const inexact = inexactness(encoded.right, "data", depthCeiling)
-  if (inexact !== undefined) return Either.left(new EventEncodeError({ type: codec.name, issue: inexact }))
-  const { _tag, ...data } = encoded.right as Record<string, unknown>
-  return Either.right({ type: codec.name, data, schemaVersion: codec.versions.length })
-}
 
 /**
  * Encodes a domain event into a `NewEvent` ready to append, with a fresh UUID unless one is given.

@@ -441,7 +441,10 @@ export interface Backend {
    * The stream's version (0 when it does not exist). Runs inside `span`
    * ("EventStore.streamVersion") without it being the current span, as `append` does.
    */
-  readonly streamVersion: (streamId: StreamId.StreamId, span: Tracer.Span) => Effect.Effect<number, EventStoreUnavailable>
+  readonly streamVersion: (
+    streamId: StreamId.StreamId,
+    span: Tracer.Span
+  ) => Effect.Effect<number, EventStoreUnavailable>
   /** Where the event with this id (a valid UUID, lowercase) is recorded, if it is. */
   readonly locate: (eventId: string) => Effect.Effect<Option.Option<EventLocation>, EventStoreUnavailable>
   /**
@@ -562,18 +565,28 @@ const serialize = (
     }
     seen.add(eventId)
     if (typeof event.type !== "string" || event.type.length === 0 || event.type.length > 256) {
-      return new InvalidEvent({ streamId, index, reason: "the event type must be a non-empty string of at most 256 characters" })
+      return new InvalidEvent({
+        streamId,
+        index,
+        reason: "the event type must be a non-empty string of at most 256 characters"
+      })
     }
     const typeProblem = StreamId.validate(event.type)
     if (typeProblem !== undefined) {
-      return new InvalidEvent({ streamId, index, reason: `the event type ${typeProblem.replace("a stream id", "").trim()}` })
+      return new InvalidEvent({
+        streamId,
+        index,
+        reason: `the event type ${typeProblem.replace("a stream id", "").trim()}`
+      })
     }
     // At most PostgreSQL's integer, so every store takes the same versions.
     if (!Number.isSafeInteger(event.schemaVersion) || event.schemaVersion < 1 || event.schemaVersion > 2_147_483_647) {
       return new InvalidEvent({
         streamId,
         index,
-        reason: `the schema version must be a positive integer of at most 2147483647, got ${String(event.schemaVersion)}`
+        reason: `the schema version must be a positive integer of at most 2147483647, got ${
+          String(event.schemaVersion)
+        }`
       })
     }
     const data = toExactJson(event.data, "data", limits)
@@ -626,38 +639,44 @@ const onStream = <A, E>(
  * @since 0.1.0
  * @category constructors
  */
-export const make = (backend: Backend, limits: PayloadLimits = {}): EventStoreShape => build(backend, resolveLimits(limits))
+export const make = (backend: Backend, limits: PayloadLimits = {}): EventStoreShape =>
+  build(backend, resolveLimits(limits))
 
 const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): EventStoreShape => ({
   // As few Effect steps as it takes: this runs on every append, and at 16 concurrent appends on
   // two cores each step's cost comes out of the append rate (bench/postgres.ts).
   append: (streamId, events, expected) =>
-    onStream("EventStore.append", {
-      "facta.stream_id": streamId,
-      "facta.expected_version": ExpectedVersion.format(expected),
-      "facta.event_count": events.length
-    }, streamId, (id, span): Effect.Effect<AppendResult, AppendError> => {
-      const serialized = serialize(id, events, limits)
-      if (!Array.isArray(serialized)) return Effect.fail(serialized)
-      // The metrics (with the fiber's metric labels, as `Metric.increment` would) and the span's
-      // attributes, in one step after the backend's.
-      return Effect.withFiberRuntime((fiber) => {
-        const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-        return Effect.matchEffect(backend.append(id, serialized, expected, span), {
-          onFailure: (error) => {
-            if (error._tag === "ConcurrencyConflict") Metrics.conflicts.unsafeUpdate(1, labels)
-            return Effect.fail(error)
-          },
-          onSuccess: (result) => {
-            Metrics.appends.unsafeUpdate(1, labels)
-            if (result.written) Metrics.eventsAppended.unsafeUpdate(serialized.length, labels)
-            span.attribute("facta.next_expected_version", result.nextExpectedVersion)
-            span.attribute("facta.written", result.written)
-            return Effect.succeed(result)
-          }
+    onStream(
+      "EventStore.append",
+      {
+        "facta.stream_id": streamId,
+        "facta.expected_version": ExpectedVersion.format(expected),
+        "facta.event_count": events.length
+      },
+      streamId,
+      (id, span): Effect.Effect<AppendResult, AppendError> => {
+        const serialized = serialize(id, events, limits)
+        if (!Array.isArray(serialized)) return Effect.fail(serialized)
+        // The metrics (with the fiber's metric labels, as `Metric.increment` would) and the span's
+        // attributes, in one step after the backend's.
+        return Effect.withFiberRuntime((fiber) => {
+          const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+          return Effect.matchEffect(backend.append(id, serialized, expected, span), {
+            onFailure: (error) => {
+              if (error._tag === "ConcurrencyConflict") Metrics.conflicts.unsafeUpdate(1, labels)
+              return Effect.fail(error)
+            },
+            onSuccess: (result) => {
+              Metrics.appends.unsafeUpdate(1, labels)
+              if (result.written) Metrics.eventsAppended.unsafeUpdate(serialized.length, labels)
+              span.attribute("facta.next_expected_version", result.nextExpectedVersion)
+              span.attribute("facta.written", result.written)
+              return Effect.succeed(result)
+            }
+          })
         })
-      })
-    }),
+      }
+    ),
 
   readStream: (streamId, options = {}) =>
     validateStreamId(streamId).pipe(
@@ -686,7 +705,11 @@ const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): Even
         })
       ),
       Effect.tap((events) => Metric.incrementBy(Metrics.eventsRead, events.length)),
-      (read) => Spans.withSpan(read, "EventStore.readStreamBatch", { ...streamAttributes(streamId), "facta.from": options.from ?? 1 })
+      (read) =>
+        Spans.withSpan(read, "EventStore.readStreamBatch", {
+          ...streamAttributes(streamId),
+          "facta.from": options.from ?? 1
+        })
     ),
 
   // Every aggregate load reads through here: as lean as append, and the page handed on without
@@ -737,7 +760,8 @@ const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): Even
       "EventStore.streamVersion",
       streamAttributes(streamId),
       streamId,
-      (id, span) => Effect.map(backend.streamVersion(id, span), (version) => (version === 0 ? Option.none() : Option.some(version)))
+      (id, span) =>
+        Effect.map(backend.streamVersion(id, span), (version) => (version === 0 ? Option.none() : Option.some(version)))
     ),
 
   locate: (eventId) =>
@@ -748,7 +772,9 @@ const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): Even
   head: (filter = {}) => Spans.withSpan(backend.head(filter), "EventStore.head"),
 
   countAfter: (after, filter = {}) =>
-    Spans.withSpan(backend.countAfter(after, filter), "EventStore.countAfter", { "facta.after": Position.format(after) }),
+    Spans.withSpan(backend.countAfter(after, filter), "EventStore.countAfter", {
+      "facta.after": Position.format(after)
+    }),
 
   heldBack: (filter = {}) => Spans.withSpan(backend.heldBack(filter), "EventStore.heldBack")
 })
@@ -922,4 +948,3 @@ export const heldBack = (
 export const matchesFilter = (filter: EventFilter, event: { readonly streamId: string; readonly type: string }) =>
   (filter.categories === undefined || filter.categories.includes(StreamId.category(event.streamId))) &&
   (filter.types === undefined || filter.types.includes(event.type))
-

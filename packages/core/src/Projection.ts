@@ -9,8 +9,8 @@
 import type { Context } from "effect"
 import { Cause, Data, Duration, Effect, Schedule } from "effect"
 import * as EventCatalog from "./EventCatalog.js"
-import { describeCause } from "./internal/describeCause.js"
 import * as EventStore from "./EventStore.js"
+import { describeCause } from "./internal/describeCause.js"
 import type { RecordedEvent } from "./RecordedEvent.js"
 
 /**
@@ -187,7 +187,9 @@ export class ProjectionFailed extends Data.TaggedError("ProjectionFailed")<{
   /** Names the projection, the event's type, stream, version and global position, then the cause. */
   override get message(): string {
     return `Projection ${JSON.stringify(this.projection)} failed on ${this.type} ` +
-      `(stream ${JSON.stringify(this.streamId)} version ${this.streamVersion}, global position ${this.globalPosition}): ` +
+      `(stream ${
+        JSON.stringify(this.streamId)
+      } version ${this.streamVersion}, global position ${this.globalPosition}): ` +
       describeCause(this.cause)
   }
 }

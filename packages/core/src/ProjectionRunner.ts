@@ -347,7 +347,9 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
     const names = new Set<string>()
     for (const projection of projections) {
       if (names.has(projection.name)) {
-        return yield* Effect.dieMessage(`ProjectionRunner: two projections are named ${JSON.stringify(projection.name)}`)
+        return yield* Effect.dieMessage(
+          `ProjectionRunner: two projections are named ${JSON.stringify(projection.name)}`
+        )
       }
       names.add(projection.name)
     }
@@ -408,17 +410,18 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
       operation: string,
       run: Effect.Effect<void, unknown, unknown>
     ): Effect.Effect<void, HandlerFailed | ProjectionStore.ProjectionStoreUnavailable> =>
-      asHandlerFailure(Effect.provide(run as Effect.Effect<void, unknown, Projection.Context<Ps[number]>>, context)).pipe(
-        Effect.mapError((failure) =>
-          projectionStore.isUnavailable(failure.cause)
-            ? new ProjectionStore.ProjectionStoreUnavailable({
-              operation,
-              projection: slot.projection.name,
-              cause: failure.cause
-            })
-            : failure
+      asHandlerFailure(Effect.provide(run as Effect.Effect<void, unknown, Projection.Context<Ps[number]>>, context))
+        .pipe(
+          Effect.mapError((failure) =>
+            projectionStore.isUnavailable(failure.cause)
+              ? new ProjectionStore.ProjectionStoreUnavailable({
+                operation,
+                projection: slot.projection.name,
+                cause: failure.cause
+              })
+              : failure
+          )
         )
-      )
 
     /** Runs the handler on `events` (see {@link runOwn}). */
     const handlerOf = (slot: Slot) =>
@@ -484,7 +487,9 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
       const writes = decoded === undefined ? Effect.void : handlerOf(slot)([decoded])
       return commit(slot, lease, writes, event).pipe(
         Effect.tapError((error) =>
-          error._tag === "HandlerFailed" ? setStatus(slot, { lastError: Option.some(describeCause(error.cause)) }) : Effect.void
+          error._tag === "HandlerFailed"
+            ? setStatus(slot, { lastError: Option.some(describeCause(error.cause)) })
+            : Effect.void
         ),
         Effect.retry(Schedule.whileInput(slot.projection.retry, (error) => error instanceof HandlerFailed)),
         Effect.zipRight(recordProgress(slot, event, decoded === undefined ? 0 : 1, 0, state)),
@@ -626,8 +631,11 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
             : Effect.void
         ),
         Effect.retry(Schedule.whileInput(retry, (error) => error instanceof HandlerFailed)),
-        Effect.catchTag("HandlerFailed", (error) =>
-          Effect.fail(new Halted({ failure: new Projection.SetupFailed({ projection: name, cause: error.cause }) })))
+        Effect.catchTag(
+          "HandlerFailed",
+          (error) =>
+            Effect.fail(new Halted({ failure: new Projection.SetupFailed({ projection: name, cause: error.cause }) }))
+        )
       )
     }
 
@@ -637,7 +645,9 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
       const work = Effect.all([
         reset === undefined
           ? Effect.void
-          : asHandlerFailure(Effect.provide(reset as Effect.Effect<void, unknown, Projection.Context<Ps[number]>>, context)),
+          : asHandlerFailure(
+            Effect.provide(reset as Effect.Effect<void, unknown, Projection.Context<Ps[number]>>, context)
+          ),
         checkpoints.reset(name),
         projectionStore.clearParked(name)
       ], { discard: true })
@@ -695,7 +705,9 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
             Effect.exit
           )
           if (Exit.isSuccess(outcome)) return
-          if (Cause.isInterruptedOnly(outcome.cause)) return yield* Effect.failCause(outcome.cause as Cause.Cause<never>)
+          if (Cause.isInterruptedOnly(outcome.cause)) {
+            return yield* Effect.failCause(outcome.cause as Cause.Cause<never>)
+          }
           // A defect (a failed COMMIT in @effect/sql, a bug) pauses the projection like a store error.
           const failure = Option.getOrElse(
             Cause.failureOption(outcome.cause),
@@ -737,10 +749,13 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
       })
 
     const running = (slot: Slot) =>
-      Effect.map(Ref.get(slot.fiber), Option.match({
-        onNone: () => Effect.succeed(false),
-        onSome: (fiber) => Effect.map(fiber.poll, Option.isNone)
-      })).pipe(Effect.flatten)
+      Effect.map(
+        Ref.get(slot.fiber),
+        Option.match({
+          onNone: () => Effect.succeed(false),
+          onSome: (fiber) => Effect.map(fiber.poll, Option.isNone)
+        })
+      ).pipe(Effect.flatten)
 
     const withLag = (slot: Slot) =>
       Effect.gen(function*() {
@@ -763,8 +778,12 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
         if (Option.isNone(target)) return
         for (;;) {
           const status = yield* SubscriptionRef.get(slot.status)
-          if (status.state === "failed" && Option.isSome(status.failure)) return yield* Effect.fail(status.failure.value)
-          if (status.state === "stopped") return yield* Effect.fail(new ProjectionStopped({ projection: status.projection }))
+          if (status.state === "failed" && Option.isSome(status.failure)) {
+            return yield* Effect.fail(status.failure.value)
+          }
+          if (status.state === "stopped") {
+            return yield* Effect.fail(new ProjectionStopped({ projection: status.projection }))
+          }
           // On standby another instance runs the projection: its checkpoint is in the store.
           const checkpoint = status.state === "standby" || status.state === "rebuilding"
             ? yield* checkpoints.load(slot.projection.name)
@@ -786,11 +805,12 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
         let replayed = 0
         for (const entry of parked) {
           const decoded = slot.decode(entry.event)
-          const writes = decoded instanceof EventCatalog.EventDecodeError || decoded instanceof EventCatalog.UnknownEventType
-            ? Effect.fail(new HandlerFailed({ cause: decoded }))
-            : decoded === undefined
-            ? Effect.void
-            : handlerOf(slot)([decoded])
+          const writes =
+            decoded instanceof EventCatalog.EventDecodeError || decoded instanceof EventCatalog.UnknownEventType
+              ? Effect.fail(new HandlerFailed({ cause: decoded }))
+              : decoded === undefined
+              ? Effect.void
+              : handlerOf(slot)([decoded])
           // The read-model writes and the removal from the dead-letter list commit together.
           const outcome = yield* projectionStore.atomically(
             name,

@@ -35,7 +35,9 @@ export class ProjectionStoreUnavailable extends Data.TaggedError("ProjectionStor
 }> {
   /** Names the operation and the projection, then the cause. */
   override get message(): string {
-    return `The projection store is unavailable during ${this.operation} of ${JSON.stringify(this.projection)}: ${describeCause(this.cause)}`
+    return `The projection store is unavailable during ${this.operation} of ${JSON.stringify(this.projection)}: ${
+      describeCause(this.cause)
+    }`
   }
 }
 
@@ -176,78 +178,84 @@ interface MemoryLease {
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.clockWith((clock) => Effect.sync(() => {
-  const currentTimeMillis = clock.currentTimeMillis
-  const leases = new Map<string, MemoryLease>()
-  const dead = new Map<string, Map<string, ParkedEvent>>()
-  const lost = (lease: Lease) => new LeaseLost(lease)
-  const holds = (lease: Lease, now: number) => {
-    const current = leases.get(lease.projection)
-    return current !== undefined && current.owner === lease.owner && current.generation === lease.generation &&
-      current.expiresAt > now
-  }
-  const parkedOf = (projection: string) => {
-    let parked = dead.get(projection)
-    if (parked === undefined) dead.set(projection, parked = new Map())
-    return parked
-  }
-  // The store's own writes inside `transaction` or `atomically` apply when it succeeds, all or
-  // none: a park whose checkpoint save fails must not stay parked.
-  const pendingWrites = FiberRef.unsafeMake<Array<() => void> | undefined>(undefined)
-  const write = (apply: () => void) =>
-    Effect.flatMap(FiberRef.get(pendingWrites), (pending) =>
-      Effect.sync(() => {
-        if (pending === undefined) apply()
-        else pending.push(apply)
-      }))
-  const atomic = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.flatMap(FiberRef.get(pendingWrites), (outer) => {
-      if (outer !== undefined) return effect
-      const pending: Array<() => void> = []
-      return Effect.locally(effect, pendingWrites, pending).pipe(
-        Effect.tap(() => Effect.sync(() => pending.forEach((apply) => apply())))
-      )
-    })
-  return {
-    acquire: (projection, owner, ttl) =>
-      Effect.map(currentTimeMillis, (now) => {
-        const current = leases.get(projection)
-        if (current !== undefined && current.owner !== owner && current.expiresAt > now) return Option.none()
-        const generation = current !== undefined && current.owner === owner && current.expiresAt > now
-          ? current.generation
-          : (current?.generation ?? 0) + 1
-        leases.set(projection, { owner, generation, expiresAt: now + Duration.toMillis(ttl) })
-        return Option.some({ projection, owner, generation })
-      }),
-    renew: (lease, ttl) =>
-      Effect.flatMap(currentTimeMillis, (now) => {
-        if (!holds(lease, now)) return Effect.fail(lost(lease))
-        leases.set(lease.projection, { ...lease, expiresAt: now + Duration.toMillis(ttl) })
-        return Effect.void
-      }),
-    release: (lease) =>
-      Effect.map(currentTimeMillis, (now) => {
-        const current = leases.get(lease.projection)
-        if (current !== undefined && holds(lease, now)) leases.set(lease.projection, { ...current, expiresAt: 0 })
-      }),
-    transaction: <A, E, R>(lease: Lease, effect: Effect.Effect<A, E, R>) =>
-      Effect.flatMap(
-        currentTimeMillis,
-        (now): Effect.Effect<A, E | LeaseLost, R> => holds(lease, now) ? atomic(effect) : Effect.fail(lost(lease))
-      ),
-    atomically: (_projection, effect) => atomic(effect),
-    isUnavailable: () => false,
-    park: (projection, event, reason) =>
-      Effect.flatMap(currentTimeMillis, (now) =>
-        write(() => void parkedOf(projection).set(event.eventId, { projection, event, reason, parkedAt: new Date(now) }))),
-    parked: (projection) =>
-      Effect.sync(() =>
-        [...parkedOf(projection).values()].sort((a, b) => Position.order(a.event, b.event))
-      ),
-    unpark: (projection, eventId) => write(() => void parkedOf(projection).delete(eventId)),
-    clearParked: (projection) => write(() => void dead.delete(projection))
-  }
-}))
+export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.clockWith((clock) =>
+  Effect.sync(() => {
+    const currentTimeMillis = clock.currentTimeMillis
+    const leases = new Map<string, MemoryLease>()
+    const dead = new Map<string, Map<string, ParkedEvent>>()
+    const lost = (lease: Lease) => new LeaseLost(lease)
+    const holds = (lease: Lease, now: number) => {
+      const current = leases.get(lease.projection)
+      return current !== undefined && current.owner === lease.owner && current.generation === lease.generation &&
+        current.expiresAt > now
+    }
+    const parkedOf = (projection: string) => {
+      let parked = dead.get(projection)
+      if (parked === undefined) dead.set(projection, parked = new Map())
+      return parked
+    }
+    // The store's own writes inside `transaction` or `atomically` apply when it succeeds, all or
+    // none: a park whose checkpoint save fails must not stay parked.
+    const pendingWrites = FiberRef.unsafeMake<Array<() => void> | undefined>(undefined)
+    const write = (apply: () => void) =>
+      Effect.flatMap(FiberRef.get(pendingWrites), (pending) =>
+        Effect.sync(() => {
+          if (pending === undefined) apply()
+          else pending.push(apply)
+        }))
+    const atomic = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.flatMap(FiberRef.get(pendingWrites), (outer) => {
+        if (outer !== undefined) return effect
+        const pending: Array<() => void> = []
+        return Effect.locally(effect, pendingWrites, pending).pipe(
+          Effect.tap(() => Effect.sync(() => pending.forEach((apply) => apply())))
+        )
+      })
+    return {
+      acquire: (projection, owner, ttl) =>
+        Effect.map(currentTimeMillis, (now) => {
+          const current = leases.get(projection)
+          if (current !== undefined && current.owner !== owner && current.expiresAt > now) return Option.none()
+          const generation = current !== undefined && current.owner === owner && current.expiresAt > now
+            ? current.generation
+            : (current?.generation ?? 0) + 1
+          leases.set(projection, { owner, generation, expiresAt: now + Duration.toMillis(ttl) })
+          return Option.some({ projection, owner, generation })
+        }),
+      renew: (lease, ttl) =>
+        Effect.flatMap(currentTimeMillis, (now) => {
+          if (!holds(lease, now)) return Effect.fail(lost(lease))
+          leases.set(lease.projection, { ...lease, expiresAt: now + Duration.toMillis(ttl) })
+          return Effect.void
+        }),
+      release: (lease) =>
+        Effect.map(currentTimeMillis, (now) => {
+          const current = leases.get(lease.projection)
+          if (current !== undefined && holds(lease, now)) leases.set(lease.projection, { ...current, expiresAt: 0 })
+        }),
+      transaction: <A, E, R>(lease: Lease, effect: Effect.Effect<A, E, R>) =>
+        Effect.flatMap(
+          currentTimeMillis,
+          (now): Effect.Effect<A, E | LeaseLost, R> => holds(lease, now) ? atomic(effect) : Effect.fail(lost(lease))
+        ),
+      atomically: (_projection, effect) => atomic(effect),
+      isUnavailable: () => false,
+      park: (projection, event, reason) =>
+        Effect.flatMap(currentTimeMillis, (now) =>
+          write(() =>
+            void parkedOf(projection).set(event.eventId, { projection, event, reason, parkedAt: new Date(now) })
+          )),
+      parked: (projection) =>
+        Effect.sync(() =>
+          [...parkedOf(projection).values()].sort((a, b) =>
+            Position.order(a.event, b.event)
+          )
+        ),
+      unpark: (projection, eventId) => write(() => void parkedOf(projection).delete(eventId)),
+      clearParked: (projection) => write(() => void dead.delete(projection))
+    }
+  })
+)
 
 /**
  * A layer with a fresh in-memory projection store.

@@ -110,8 +110,7 @@ export const either = (input: string): Either.Either<StreamId, InvalidStreamId> 
  * @since 0.1.0
  * @category constructors
  */
-export const unsafeMake = (input: string): StreamId =>
-  Either.getOrThrowWith(either(input), (error) => error)
+export const unsafeMake = (input: string): StreamId => Either.getOrThrowWith(either(input), (error) => error)
 
 /**
  * Builds `"<category>-<id>"`. The category must not contain `-`.

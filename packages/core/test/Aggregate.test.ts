@@ -1,5 +1,13 @@
-import { Aggregate, CommandHandler, Decider, EventCatalog, EventStore, ExpectedVersion, SnapshotStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import {
+  Aggregate,
+  CommandHandler,
+  Decider,
+  EventCatalog,
+  EventStore,
+  ExpectedVersion,
+  SnapshotStore
+} from "@facta/core"
 import { Chunk, Effect, Layer, Option, Schema, Stream, TestClock } from "effect"
 import { Counter, counterDecider, CounterEvents, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
 
@@ -37,7 +45,12 @@ describe("Aggregate.load", () => {
       const snapshot = yield* Effect.flatMap(SnapshotStore.SnapshotStore, (s) => s.load(streamId))
       expect(Option.map(snapshot, (s) => [s.version, s.state])).toEqual(Option.some([10, { value: 10 }]))
       const loaded = yield* Aggregate.load(SnapshottedCounter, streamId)
-      expect(loaded).toMatchObject({ state: { value: 12 }, version: 12, eventsFolded: 2, snapshotVersion: Option.some(10) })
+      expect(loaded).toMatchObject({
+        state: { value: 12 },
+        version: 12,
+        eventsFolded: 2,
+        snapshotVersion: Option.some(10)
+      })
     }).pipe(Effect.provide(stores)))
 
   it.effect("equals a full replay when loaded through a snapshot", () =>
@@ -132,7 +145,13 @@ describe("Aggregate.load", () => {
     Effect.gen(function*() {
       const streamId = newStreamId()
       yield* EventStore.append(streamId, [
-        { eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data: { by: "x", note: "" }, metadata: {} }
+        {
+          eventId: crypto.randomUUID(),
+          type: "Incremented",
+          schemaVersion: 3,
+          data: { by: "x", note: "" },
+          metadata: {}
+        }
       ], ExpectedVersion.NoStream)
       const error = yield* Effect.flip(Aggregate.load(Counter, streamId))
       expect(error._tag).toBe("EventDecodeError")
@@ -159,23 +178,39 @@ describe("Aggregate.load", () => {
       const events = Array.from({ length: 2_500 }, (_, i) => forms(i)[i % 5])
       yield* EventStore.append(streamId, events, ExpectedVersion.NoStream)
       const decoded = yield* Stream.runCollect(EventCatalog.readStream(CounterEvents, streamId))
-      const replayed = Chunk.reduce(decoded, counterDecider.initialState, (state, event) => counterDecider.evolve(state, event.data))
+      const replayed = Chunk.reduce(
+        decoded,
+        counterDecider.initialState,
+        (state, event) => counterDecider.evolve(state, event.data)
+      )
       const loaded = yield* Aggregate.load(Counter, streamId)
       expect(loaded).toMatchObject({ state: replayed, version: 2_500, eventsFolded: 2_500 })
-      expect(yield* Aggregate.load(Counter, streamId, { version: 1_234 })).toMatchObject({ version: 1_234, eventsFolded: 1_234 })
+      expect(yield* Aggregate.load(Counter, streamId, { version: 1_234 })).toMatchObject({
+        version: 1_234,
+        eventsFolded: 1_234
+      })
     }).pipe(Effect.provide(stores)))
 
   it.effect("names the stream, version and position of an event that does not decode in the middle of a page", () =>
     Effect.gen(function*() {
       const streamId = newStreamId()
-      const event = (data: object) => ({ eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data, metadata: {} })
+      const event = (data: object) => ({
+        eventId: crypto.randomUUID(),
+        type: "Incremented",
+        schemaVersion: 3,
+        data,
+        metadata: {}
+      })
       yield* EventStore.append(streamId, [
         event({ by: 1, note: "" }),
         event({ by: 2, note: "" }),
         event({ by: 2.5, note: "" }),
         event({ by: 3, note: "" })
       ], ExpectedVersion.NoStream)
-      const [bad] = yield* Effect.flatMap(EventStore.EventStore, (store) => store.readStreamBatch(streamId, { from: 3, limit: 1 }))
+      const [bad] = yield* Effect.flatMap(
+        EventStore.EventStore,
+        (store) => store.readStreamBatch(streamId, { from: 3, limit: 1 })
+      )
       const error = yield* Effect.flip(Aggregate.load(Counter, streamId))
       expect(error).toMatchObject({
         _tag: "EventDecodeError",
@@ -191,7 +226,13 @@ describe("Aggregate.load", () => {
       const streamId = newStreamId()
       // Payloads are stored without their tag; one that carries a tag keeps it when decoded.
       yield* EventStore.append(streamId, [
-        { eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data: { _tag: "Reset", by: 1, note: "" }, metadata: {} }
+        {
+          eventId: crypto.randomUUID(),
+          type: "Incremented",
+          schemaVersion: 3,
+          data: { _tag: "Reset", by: 1, note: "" },
+          metadata: {}
+        }
       ], ExpectedVersion.NoStream)
       const error = yield* Effect.flip(Aggregate.load(Counter, streamId))
       expect(error).toMatchObject({ _tag: "EventDecodeError", streamVersion: 1 })
@@ -214,9 +255,19 @@ describe("Aggregate.load", () => {
       const streamId = `notes-${crypto.randomUUID()}`
       yield* EventStore.append(
         streamId,
-        ["a", "b", "c"].map((text) => ({ eventId: crypto.randomUUID(), type: "Noted", schemaVersion: 1, data: { text }, metadata: {} })),
+        ["a", "b", "c"].map((text) => ({
+          eventId: crypto.randomUUID(),
+          type: "Noted",
+          schemaVersion: 1,
+          data: { text },
+          metadata: {}
+        })),
         ExpectedVersion.NoStream
       )
-      expect(yield* Aggregate.load(Notes, streamId)).toMatchObject({ state: ["a", "b", "c"], version: 3, eventsFolded: 3 })
+      expect(yield* Aggregate.load(Notes, streamId)).toMatchObject({
+        state: ["a", "b", "c"],
+        version: 3,
+        eventsFolded: 3
+      })
     }).pipe(Effect.provide(stores)))
 })

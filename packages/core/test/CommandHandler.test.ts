@@ -1,5 +1,5 @@
-import { Aggregate, CommandHandler, EventStore, ExpectedVersion, SnapshotStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { Aggregate, CommandHandler, EventStore, ExpectedVersion, SnapshotStore } from "@facta/core"
 import { Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
 import type { CounterEvent } from "./fixtures/Counter.js"
 import { contendedCounter, Counter, currentStream, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
@@ -12,7 +12,12 @@ describe("CommandHandler.handle", () => {
     Effect.gen(function*() {
       const streamId = newStreamId()
       const first = yield* CommandHandler.handle(Counter, streamId, increment(2))
-      expect(first).toMatchObject({ events: [{ _tag: "Incremented", by: 2 }], version: 1, state: { value: 2 }, attempts: 1 })
+      expect(first).toMatchObject({
+        events: [{ _tag: "Incremented", by: 2 }],
+        version: 1,
+        state: { value: 2 },
+        attempts: 1
+      })
       const second = yield* CommandHandler.handle(Counter, streamId, increment(3))
       expect(second).toMatchObject({ version: 2, state: { value: 5 } })
       expect(second.eventIds).toHaveLength(1)
@@ -45,7 +50,12 @@ describe("CommandHandler.handle", () => {
       })
       yield* CommandHandler.handle(Counter, streamId, increment(1))
       const events = Array.from(yield* Stream.runCollect(EventStore.readStream(streamId)))
-      expect(events[0].metadata).toEqual({ correlationId: "req-7", causationId: commandId, userId: "alice", tenant: "acme" })
+      expect(events[0].metadata).toEqual({
+        correlationId: "req-7",
+        causationId: commandId,
+        userId: "alice",
+        tenant: "acme"
+      })
       // Without a context, the command gets a fresh id that is both correlation and causation.
       expect(events[1].metadata.causationId).toMatch(/^[0-9a-f-]{36}$/)
       expect(events[1].metadata.correlationId).toBe(events[1].metadata.causationId)

@@ -1,15 +1,16 @@
 // Type-level tests of Decider.make's inference: `npm run typecheck` checks them (a wrong
 // inference is a compile error here), and vitest runs the same deciders for their behaviour.
-import { Decider, EventCatalog } from "@facta/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Data, Effect, Exit, Schema } from "effect"
+import { Decider } from "@facta/core"
+import { Data, Effect, Exit } from "effect"
 
-const Opened = Schema.TaggedStruct("Opened", { owner: Schema.String })
-const Deposited = Schema.TaggedStruct("Deposited", { amountCents: Schema.Int })
-const Events = EventCatalog.make([Opened, Deposited])
-type Event = typeof Events.schema.Type
+type Event =
+  | { readonly _tag: "Opened"; readonly owner: string }
+  | { readonly _tag: "Deposited"; readonly amountCents: number }
 
-type Command = { readonly _tag: "Open"; readonly owner: string } | { readonly _tag: "Deposit"; readonly amountCents: number }
+type Command =
+  | { readonly _tag: "Open"; readonly owner: string }
+  | { readonly _tag: "Deposit"; readonly amountCents: number }
 type State = { readonly open: boolean; readonly balance: number }
 class NotOpen extends Data.TaggedError("NotOpen")<{}> {}
 
@@ -54,8 +55,8 @@ describe("Decider.make infers", () => {
       expectTypeOf(Logged).toEqualTypeOf<Decider.Decider<Command, State, Event, NotOpen, never>>()
       expect(Decider.isTerminal(Rich, { open: true, balance: 1_000 })).toBe(true)
       expect(Decider.isTerminal(Account, { open: true, balance: 1_000 })).toBe(false)
-      expect((yield* Rich.decide(open, Rich.initialState))).toEqual([{ _tag: "Opened", owner: "Ada" }])
-      expect((yield* Logged.decide(open, Logged.initialState))).toEqual([{ _tag: "Opened", owner: "Ada" }])
+      expect(yield* Rich.decide(open, Rich.initialState)).toEqual([{ _tag: "Opened", owner: "Ada" }])
+      expect(yield* Logged.decide(open, Logged.initialState)).toEqual([{ _tag: "Opened", owner: "Ada" }])
     }))
 
   it.effect("the events from an annotated decide when evolve is not annotated, the state from the initial state alone", () =>
@@ -74,7 +75,8 @@ describe("Decider.make infers", () => {
     const Typo = Decider.make({
       initialState: { open: false, balance: 0 },
       // @ts-expect-error "Opend" is not an event type
-      decide: (command: Command, _state: State) => command._tag === "Open" ? [{ _tag: "Opend", owner: command.owner }] : [],
+      decide: (command: Command, _state: State) =>
+        command._tag === "Open" ? [{ _tag: "Opend", owner: command.owner }] : [],
       evolve: (state: State, _event: Event): State => state
     })
     expect(Typo.initialState).toEqual({ open: false, balance: 0 })

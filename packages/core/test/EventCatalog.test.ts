@@ -1,5 +1,5 @@
-import { EventCatalog, EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { EventCatalog, EventStore, ExpectedVersion } from "@facta/core"
 import { Effect, Either, FastCheck, Schema, Stream } from "effect"
 import { CounterEvents, Incremented, IncrementedV1, IncrementedV2, newStreamId } from "./fixtures/Counter.js"
 
@@ -34,15 +34,22 @@ describe("EventCatalog", () => {
       .upcast(Incremented, (v2) => ({ _tag: "Incremented" as const, by: v2.by, note: "upcast from v2" }))
     const bySchema = Schema.decodeUnknownEither(history.versions[0])
     FastCheck.assert(
-      FastCheck.property(FastCheck.oneof(FastCheck.record({ step: FastCheck.double() }), FastCheck.jsonValue()), (payload) => {
-        const viaCatalog = decode(recorded("Incremented", 1, payload))
-        const viaSchema: Either.Either<unknown, unknown> =
-          typeof payload === "object" && payload !== null && !Array.isArray(payload)
-            ? bySchema({ ...payload, _tag: "Incremented" })
-            : Either.left("not an object")
-        expect(Either.isRight(viaCatalog)).toBe(Either.isRight(viaSchema))
-        if (Either.isRight(viaCatalog) && Either.isRight(viaSchema)) expect(viaCatalog.right.data).toEqual(viaSchema.right)
-      }),
+      FastCheck.property(
+        FastCheck.oneof(FastCheck.record({ step: FastCheck.double() }), FastCheck.jsonValue()),
+        (payload) => {
+          const viaCatalog = decode(recorded("Incremented", 1, payload))
+          const viaSchema: Either.Either<unknown, unknown> =
+            typeof payload === "object" && payload !== null && !Array.isArray(payload)
+              ? bySchema({ ...payload, _tag: "Incremented" })
+              : Either.left("not an object")
+          expect(Either.isRight(viaCatalog)).toBe(Either.isRight(viaSchema))
+          if (Either.isRight(viaCatalog) && Either.isRight(viaSchema)) {
+            expect(viaCatalog.right.data).toEqual(
+              viaSchema.right
+            )
+          }
+        }
+      ),
       { numRuns: 1_000 }
     )
   })
@@ -68,7 +75,13 @@ describe("EventCatalog", () => {
     const error = Either.getOrThrow(Either.flip(decode(recorded("Incremented", 3, { by: "three", note: "" }))))
     expect(error._tag).toBe("EventDecodeError")
     if (error._tag !== "EventDecodeError") return
-    expect(error).toMatchObject({ streamId: "counter-1", streamVersion: 7, globalPosition: 42n, type: "Incremented", schemaVersion: 3 })
+    expect(error).toMatchObject({
+      streamId: "counter-1",
+      streamVersion: 7,
+      globalPosition: 42n,
+      type: "Incremented",
+      schemaVersion: 3
+    })
     expect(error.issue).toContain("by")
     expect(error.message).toContain("counter-1")
     expect(error.message).toContain("global position 42")
@@ -95,7 +108,9 @@ describe("EventCatalog", () => {
   })
 
   it("gives EventEncodeError for an event that breaks its schema", () => {
-    const error = Either.getOrThrow(Either.flip(EventCatalog.encode(CounterEvents)({ _tag: "Incremented", by: 1.5, note: "" })))
+    const error = Either.getOrThrow(
+      Either.flip(EventCatalog.encode(CounterEvents)({ _tag: "Incremented", by: 1.5, note: "" }))
+    )
     expect(error._tag).toBe("EventEncodeError")
     expect(error.message).toContain("Incremented")
   })

@@ -1,5 +1,5 @@
-import { CommandHandler, EventStore, SnapshotStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { CommandHandler, EventStore, SnapshotStore } from "@facta/core"
 import { Effect, Layer } from "effect"
 import { Counter, newStreamId } from "./fixtures/Counter.js"
 

@@ -4,6 +4,7 @@
  * store is the in-memory one behind a gate that holds delivery as an open PostgreSQL transaction
  * would (see packages/postgres/test/HeldBack.pg.test.ts for the real one).
  */
+import { describe, expect, it } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import {
   CheckpointStore,
@@ -14,7 +15,6 @@ import {
   ProjectionRunner,
   ProjectionStore
 } from "@facta/core"
-import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Logger, Option, Schema, Stream } from "effect"
 
 const Counted = Schema.TaggedStruct("Counted", { n: Schema.Int })
@@ -23,12 +23,22 @@ const Events = EventCatalog.make([Counted])
 const appendCounted = (...ns: ReadonlyArray<number>) =>
   EventStore.append(
     `counted-${crypto.randomUUID()}`,
-    ns.map((n): RecordedEvent.NewEvent => ({ eventId: crypto.randomUUID(), type: "Counted", schemaVersion: 1, data: { n }, metadata: {} })),
+    ns.map((n): RecordedEvent.NewEvent => ({
+      eventId: crypto.randomUUID(),
+      type: "Counted",
+      schemaVersion: 1,
+      data: { n },
+      metadata: {}
+    })),
     ExpectedVersion.NoStream
   )
 
 const counts = (seen: Array<number>) =>
-  Projection.make({ name: "counts", catalog: Events, handle: (event) => Effect.sync(() => void seen.push(event.data.n)) })
+  Projection.make({
+    name: "counts",
+    catalog: Events,
+    handle: (event) => Effect.sync(() => void seen.push(event.data.n))
+  })
 
 /** Waits (in real time) until the projection follows the log live. */
 const untilLive = (runner: ProjectionRunner.ProjectionRunnerShape) =>
@@ -42,7 +52,9 @@ const stores = Layer.mergeAll(EventStore.layerMemory, CheckpointStore.layerMemor
 
 /** Log lines at warning and info level, as text with their annotations. */
 const captureLogs = () => {
-  const lines: Array<{ readonly level: string; readonly message: string; readonly annotations: Record<string, unknown> }> = []
+  const lines: Array<
+    { readonly level: string; readonly message: string; readonly annotations: Record<string, unknown> }
+  > = []
   const logger = Logger.make(({ annotations, logLevel, message }) => {
     if (logLevel._tag !== "Warning" && logLevel._tag !== "Info") return
     lines.push({
@@ -160,7 +172,9 @@ describe("ProjectionRunner held back by an open transaction", () => {
       state.held = false
       yield* runner.waitForCatchUp("counts").pipe(Effect.timeout("5 seconds"))
       yield* Effect.sleep("100 millis")
-      expect(logs.lines.some((line) => line.level === "Info" && line.message.includes("no longer held back"))).toBe(true)
+      expect(logs.lines.some((line) => line.level === "Info" && line.message.includes("no longer held back"))).toBe(
+        true
+      )
     }).pipe(Effect.scoped, Effect.provide(stores))
   })
 })

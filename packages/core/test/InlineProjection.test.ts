@@ -1,6 +1,6 @@
+import { describe, expect, it } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import { EventCatalog, EventStore, ExpectedVersion, Projection } from "@facta/core"
-import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Schema, Stream } from "effect"
 
 const Opened = Schema.TaggedStruct("Opened", { name: Schema.String })
@@ -35,11 +35,17 @@ const nameIndex = () => {
         for (const event of events) names.set(event.data.name, event.streamId)
       })
   })
-  return { names, calls, projection: { ...projection, handle: (event: RecordedEvent.RecordedEvent<never>) => projection.handleBatch!([event]) } }
+  return {
+    names,
+    calls,
+    projection: {
+      ...projection,
+      handle: (event: RecordedEvent.RecordedEvent<never>) => projection.handleBatch!([event])
+    }
+  }
 }
 
-const count = (streamId: string) =>
-  EventStore.readStream(streamId).pipe(Stream.runCount)
+const count = (streamId: string) => EventStore.readStream(streamId).pipe(Stream.runCount)
 
 describe("EventStore.layerMemoryWith inline projections", () => {
   it.effect("the read model is updated inside the append, with the recorded positions", () => {
@@ -66,10 +72,18 @@ describe("EventStore.layerMemoryWith inline projections", () => {
     return Effect.gen(function*() {
       yield* EventStore.append("thing-1", [newEvent("Opened", { name: "ada" })], ExpectedVersion.NoStream)
       const error = yield* Effect.flip(
-        EventStore.append("thing-2", [newEvent("Opened", { name: "bob" }), newEvent("Renamed", { name: "ada" })], ExpectedVersion.NoStream)
+        EventStore.append(
+          "thing-2",
+          [newEvent("Opened", { name: "bob" }), newEvent("Renamed", { name: "ada" })],
+          ExpectedVersion.NoStream
+        )
       )
       expect(error).toBeInstanceOf(Projection.InlineProjectionFailed)
-      expect(error).toMatchObject({ projection: "names", streamId: "thing-2", cause: "the name ada is taken by thing-1" })
+      expect(error).toMatchObject({
+        projection: "names",
+        streamId: "thing-2",
+        cause: "the name ada is taken by thing-1"
+      })
       expect(yield* count("thing-2")).toBe(0)
       expect(yield* EventStore.streamVersion("thing-2")).toEqual(Option.none())
       expect(index.names.has("bob")).toBe(false)
@@ -110,7 +124,8 @@ describe("EventStore.layerMemoryWith inline projections", () => {
     return Effect.gen(function*() {
       const results = yield* Effect.forEach(
         Array.from({ length: 16 }, (_, n) => `thing-${n}`),
-        (streamId) => Effect.either(EventStore.append(streamId, [newEvent("Opened", { name: "same" })], ExpectedVersion.NoStream)),
+        (streamId) =>
+          Effect.either(EventStore.append(streamId, [newEvent("Opened", { name: "same" })], ExpectedVersion.NoStream)),
         { concurrency: "unbounded" }
       )
       expect(results.filter((result) => result._tag === "Right")).toHaveLength(1)

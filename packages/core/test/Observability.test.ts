@@ -1,5 +1,5 @@
-import { Aggregate, CommandHandler, EventStore, ExpectedVersion, Metrics, SnapshotStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { Aggregate, CommandHandler, EventStore, ExpectedVersion, Metrics, SnapshotStore } from "@facta/core"
 import { RecordingTracer } from "@facta/testing"
 import { Effect, Layer, Metric, Ref, Schedule, Stream } from "effect"
 import { contendedCounter, Counter, currentStream, newStreamId, SnapshottedCounter } from "./fixtures/Counter.js"
@@ -22,15 +22,25 @@ describe("observability", () => {
       const before = yield* readCounters
       const streamId = newStreamId()
       // 12 successful commands → 12 appends, 12 events, one snapshot at version 10 (every 5 → 5, 10).
-      for (let i = 0; i < 12; i++) yield* CommandHandler.handle(SnapshottedCounter, streamId, { _tag: "Increment", by: 1 })
+      for (let i = 0; i < 12; i++) {
+        yield* CommandHandler.handle(SnapshottedCounter, streamId, { _tag: "Increment", by: 1 })
+      }
       // One rejected command.
       yield* Effect.flip(CommandHandler.handle(Counter, streamId, { _tag: "Increment", by: 1000 }))
       // One raw conflict.
       yield* Effect.flip(EventStore.append(streamId, [], ExpectedVersion.Exact(3)))
       // A multi-event append.
-      yield* EventStore.append(newStreamId(), [1, 2, 3].map((by) => ({
-        eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data: { by, note: "" }, metadata: {}
-      })), ExpectedVersion.NoStream)
+      yield* EventStore.append(
+        newStreamId(),
+        [1, 2, 3].map((by) => ({
+          eventId: crypto.randomUUID(),
+          type: "Incremented",
+          schemaVersion: 3,
+          data: { by, note: "" },
+          metadata: {}
+        })),
+        ExpectedVersion.NoStream
+      )
       // A command that meets a rival writer: one conflict, one retry.
       const raced = newStreamId()
       yield* Ref.set(currentStream, raced)
@@ -84,9 +94,17 @@ describe("observability", () => {
       const reader = crypto.randomUUID()
       const eventsRead = Metrics.eventsRead.pipe(Metric.tagged("reader", reader))
       const streamId = newStreamId()
-      yield* EventStore.append(streamId, Array.from({ length: 5 }, (_, by) => ({
-        eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 3, data: { by, note: "" }, metadata: {}
-      })), ExpectedVersion.NoStream)
+      yield* EventStore.append(
+        streamId,
+        Array.from({ length: 5 }, (_, by) => ({
+          eventId: crypto.randomUUID(),
+          type: "Incremented",
+          schemaVersion: 3,
+          data: { by, note: "" },
+          metadata: {}
+        })),
+        ExpectedVersion.NoStream
+      )
       const labelled = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.tagMetrics(effect, "reader", reader)
       // Unlabelled reads count too, but not under this reader's label.
       yield* Stream.runDrain(EventStore.readStream(streamId))

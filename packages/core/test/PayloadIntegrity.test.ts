@@ -6,9 +6,9 @@
  * limits as options of the in-memory store. The store contract itself is in the conformance
  * suite (payloads.ts), run against every store.
  */
+import { describe, expect, it } from "@effect/vitest"
 import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventCatalog, EventStore, ExpectedVersion } from "@facta/core"
-import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck, Schema } from "effect"
 import { formatPath, Inexact, inexactness, prototypeKeyPath, toExactJson } from "../src/internal/exactJson.js"
 import { invalid } from "../src/internal/fastDecode.js"
@@ -59,7 +59,9 @@ describe("exact JSON", () => {
   it("counts the size limit in UTF-8 bytes", () => {
     // "😀" is two UTF-16 units and four UTF-8 bytes; "é" one unit and two bytes.
     expect(reasonOf("😀".repeat(4), 18)).toBeUndefined()
-    expect(reasonOf("😀".repeat(4), 17)).toBe("data takes 18 bytes as JSON, over the limit of 17 (the maxPayloadBytes option)")
+    expect(reasonOf("😀".repeat(4), 17)).toBe(
+      "data takes 18 bytes as JSON, over the limit of 17 (the maxPayloadBytes option)"
+    )
     expect(reasonOf("é".repeat(5), 12)).toBeUndefined()
     expect(reasonOf("é".repeat(5), 11)).toMatch(/^data takes 12 bytes/)
     expect(reasonOf("x".repeat(20), 10)).toMatch(/^data takes at least 22 bytes/)
@@ -68,7 +70,9 @@ describe("exact JSON", () => {
   it("names the depth of a deep payload, and a cycle as a cycle, whatever the depth limit", () => {
     let deep: unknown = 1
     for (let level = 0; level < 10_000; level++) deep = [deep]
-    expect(reasonOf(deep)).toMatch(/^data is nested more than 64 levels deep in objects and arrays \(the maxDepth option\), at data\[0\]\[0\]/)
+    expect(reasonOf(deep)).toMatch(
+      /^data is nested more than 64 levels deep in objects and arrays \(the maxDepth option\), at data\[0\]\[0\]/
+    )
     const loop: Record<string, unknown> = {}
     loop.next = { back: loop }
     expect(reasonOf({ loop }, limits.maxBytes, 1_000)).toBe("data.loop.next.back is a cycle: it is data.loop again")
@@ -86,7 +90,9 @@ const Measured = Schema.TaggedStruct("Measured", {
   readings: Schema.Array(Schema.Number),
   extra: Schema.optional(Schema.Unknown)
 })
-const Balances = Schema.TaggedStruct("Balances", { balances: Schema.Record({ key: Schema.String, value: Schema.Unknown }) })
+const Balances = Schema.TaggedStruct("Balances", {
+  balances: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+})
 /** Decoded by the compiled fast path (strings, numbers, booleans, literals and structs only). */
 const Plain = Schema.TaggedStruct("Plain", { n: Schema.Number })
 
@@ -101,9 +107,12 @@ describe("EventCatalog encoding", () => {
   })
 
   it("refuses -0, ±Infinity, and values JSON would change in unknown fields", () => {
-    const issue = (event: typeof catalog.schema.Type) => Either.match(encode(event), { onLeft: (e) => e.issue, onRight: () => "" })
+    const issue = (event: typeof catalog.schema.Type) =>
+      Either.match(encode(event), { onLeft: (e) => e.issue, onRight: () => "" })
     expect(issue({ _tag: "Measured", readings: [Math.round(-0.4)] })).toMatch(/^data\.readings\[0\] is -0/)
-    expect(issue({ _tag: "Measured", readings: [Number.POSITIVE_INFINITY] })).toMatch(/^data\.readings\[0\] is Infinity/)
+    expect(issue({ _tag: "Measured", readings: [Number.POSITIVE_INFINITY] })).toMatch(
+      /^data\.readings\[0\] is Infinity/
+    )
     expect(issue({ _tag: "Measured", readings: [], extra: { at: new Date(0) } })).toMatch(/^data\.extra\.at is a Date/)
     expect(issue({ _tag: "Measured", readings: [], extra: { n: undefined } })).toMatch(/^data\.extra\.n is undefined/)
   })
@@ -166,7 +175,9 @@ describe("names from data are own keys only", () => {
   const Current = Schema.TaggedStruct("Current", { n: Schema.Number })
   const Constructor = Schema.TaggedStruct("constructor", { n: Schema.Number })
   const renames: Record<string, string> = {}
-  for (const name of ["__proto__", "toString"]) Object.defineProperty(renames, name, { value: "Current", enumerable: true })
+  for (const name of ["__proto__", "toString"]) {
+    Object.defineProperty(renames, name, { value: "Current", enumerable: true })
+  }
   const catalog = EventCatalog.make([Current, Constructor], { renames })
 
   it("decodeDataOrError and the fold's decoder resolve defined, renamed and unknown names alike", () => {
@@ -202,7 +213,9 @@ describe("payload limits of the in-memory store", () => {
       const tooDeep = yield* Effect.flip(append({ a: { b: { c: {} } } }))
       expect(tooDeep._tag === "InvalidEvent" && tooDeep.reason).toContain("nested more than 3 levels deep")
       const tooLarge = yield* Effect.flip(append({ text: "x".repeat(60) }))
-      expect(tooLarge._tag === "InvalidEvent" && tooLarge.reason).toContain("over the limit of 64 (the maxPayloadBytes option)")
+      expect(tooLarge._tag === "InvalidEvent" && tooLarge.reason).toContain(
+        "over the limit of 64 (the maxPayloadBytes option)"
+      )
       const metadata = yield* Effect.flip(append({}, { note: "x".repeat(60) }))
       expect(metadata._tag === "InvalidEvent" && metadata.reason).toMatch(/^metadata takes/)
     }).pipe(Effect.provide(EventStore.layerMemoryWith({ maxPayloadBytes: 64, maxDepth: 3 }))))

@@ -1,3 +1,4 @@
+import { describe, expect, it } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import {
   CheckpointStore,
@@ -8,7 +9,6 @@ import {
   ProjectionRunner,
   ProjectionStore
 } from "@facta/core"
-import { describe, expect, it } from "@effect/vitest"
 import { Data, Effect, Layer, Schedule, Schema } from "effect"
 
 const Counted = Schema.TaggedStruct("Counted", { n: Schema.Int })
@@ -19,7 +19,13 @@ class Refused extends Data.TaggedError("Refused")<{ readonly n: number }> {}
 const appendCounted = (...ns: ReadonlyArray<number>) =>
   EventStore.append(
     `counted-${crypto.randomUUID()}`,
-    ns.map((n): RecordedEvent.NewEvent => ({ eventId: crypto.randomUUID(), type: "Counted", schemaVersion: 1, data: { n }, metadata: {} })),
+    ns.map((n): RecordedEvent.NewEvent => ({
+      eventId: crypto.randomUUID(),
+      type: "Counted",
+      schemaVersion: 1,
+      data: { n },
+      metadata: {}
+    })),
     ExpectedVersion.NoStream
   )
 
@@ -36,7 +42,9 @@ describe("ProjectionRunner accessors", () => {
       onFailure: "park",
       retry: Schedule.stop,
       handle: (event) =>
-        broken && event.data.n === 2 ? Effect.fail(new Refused({ n: 2 })) : Effect.sync(() => void rows.add(event.data.n))
+        broken && event.data.n === 2
+          ? Effect.fail(new Refused({ n: 2 }))
+          : Effect.sync(() => void rows.add(event.data.n))
     })
     return Effect.gen(function*() {
       yield* appendCounted(1, 2, 3)

@@ -1,3 +1,4 @@
+import { describe, expect, it } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import {
   CheckpointStore,
@@ -8,7 +9,6 @@ import {
   ProjectionRunner,
   ProjectionStore
 } from "@facta/core"
-import { describe, expect, it } from "@effect/vitest"
 import { Data, Duration, Effect, Exit, Layer, Option, Schedule, Schema } from "effect"
 
 const Counted = Schema.TaggedStruct("Counted", { n: Schema.Int })
@@ -41,7 +41,10 @@ const journaledStores = (journal: Array<string>) => {
     Effect.map(ProjectionStore.makeMemory, (store): ProjectionStore.ProjectionStoreShape => ({
       ...store,
       acquire: (projection, owner, ttl) =>
-        Effect.tap(store.acquire(projection, owner, ttl), (lease) => Option.isSome(lease) ? journal.push("acquire") : undefined),
+        Effect.tap(
+          store.acquire(projection, owner, ttl),
+          (lease) => Option.isSome(lease) ? journal.push("acquire") : undefined
+        ),
       transaction: (lease, effect) =>
         store.transaction(
           lease,
@@ -228,8 +231,12 @@ describe("Projection setup of inline projections", () => {
       handle: () => Effect.void
     })
     return Effect.gen(function*() {
-      const exit = yield* Effect.exit(Effect.provide(appendCounted(1), EventStore.layerMemoryWith({ inline: [projection] })))
-      expect(exit).toEqual(Exit.fail(new Projection.SetupFailed({ projection: "counts", cause: new TableMissing({ table: "counts" }) })))
+      const exit = yield* Effect.exit(
+        Effect.provide(appendCounted(1), EventStore.layerMemoryWith({ inline: [projection] }))
+      )
+      expect(exit).toEqual(
+        Exit.fail(new Projection.SetupFailed({ projection: "counts", cause: new TableMissing({ table: "counts" }) }))
+      )
     })
   })
 })

@@ -2,8 +2,8 @@
  * The in-memory projection store decides leases by one clock, its own (captured when it is
  * made), as a database server would: a caller whose Clock runs ahead cannot take a live lease.
  */
-import { ProjectionStore } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { ProjectionStore } from "@facta/core"
 import { Clock, Duration, Effect, Option, TestClock } from "effect"
 
 /** A clock `offset` ahead of the real one. */

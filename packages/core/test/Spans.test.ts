@@ -1,5 +1,5 @@
-import { Aggregate, EventStore, ExpectedVersion, Spans } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { Aggregate, EventStore, ExpectedVersion, Spans } from "@facta/core"
 import { RecordingTracer } from "@facta/testing"
 import { Cause, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { Counter, newStreamId } from "./fixtures/Counter.js"
@@ -64,7 +64,9 @@ describe("Spans", () => {
   it.effect("withSpan: the effect runs with the span as its current span, and an interruption ends it", () =>
     Effect.gen(function*() {
       const { spans, tracer } = recording()
-      const name = yield* Spans.withSpan(Effect.map(Effect.currentSpan, (span) => span.name), "current").pipe(Effect.withTracer(tracer))
+      const name = yield* Spans.withSpan(Effect.map(Effect.currentSpan, (span) => span.name), "current").pipe(
+        Effect.withTracer(tracer)
+      )
       expect(name).toBe("current")
       const fiber = yield* Effect.fork(Spans.withSpan(Effect.never, "waiting").pipe(Effect.withTracer(tracer)))
       yield* Effect.yieldNow()

@@ -1,5 +1,5 @@
-import { StreamId } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { StreamId } from "@facta/core"
 import { Effect, Either } from "effect"
 
 describe("StreamId", () => {
@@ -11,12 +11,14 @@ describe("StreamId", () => {
 
   it.effect("rejects empty, control characters and over-long ids with InvalidStreamId", () =>
     Effect.gen(function*() {
-      for (const [id, reason] of [
-        ["", "must not be empty"],
-        ["a\u0000b", "U+0000"],
-        ["line\nbreak", "U+000a"],
-        ["x".repeat(513), "at most 512"]
-      ] as const) {
+      for (
+        const [id, reason] of [
+          ["", "must not be empty"],
+          ["a\u0000b", "U+0000"],
+          ["line\nbreak", "U+000a"],
+          ["x".repeat(513), "at most 512"]
+        ] as const
+      ) {
         const error = yield* Effect.flip(StreamId.make(id))
         expect(error._tag).toBe("InvalidStreamId")
         expect(error.message).toContain(reason)

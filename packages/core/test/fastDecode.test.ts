@@ -14,7 +14,7 @@ const Tagged = Schema.TaggedStruct("Deposited", {
   flag: Schema.Boolean
 })
 
-const schemas: Record<string, Schema.Schema<any, any, never>> = {
+const schemas: Record<string, Schema.Schema.AnyNoContext> = {
   tagged: Tagged,
   nested: Schema.Struct({
     owner: Schema.Struct({ name: Schema.String, age: Schema.Number.pipe(Schema.between(0, 150)) }),
@@ -39,7 +39,7 @@ const schemas: Record<string, Schema.Schema<any, any, never>> = {
 const backends = { generated: compile, closures: compileWithClosures }
 
 /** Valid values, near misses built from them, and arbitrary JSON. */
-const inputs = (schema: Schema.Schema<any, any, never>) =>
+const inputs = (schema: Schema.Schema.AnyNoContext) =>
   FastCheck.oneof(
     Arbitrary.make(Schema.encodedSchema(schema)),
     Arbitrary.make(Schema.encodedSchema(schema)).chain((valid) =>
@@ -78,7 +78,9 @@ describe("compiled decoders", () => {
       const payloads = FastCheck.tuple(
         Arbitrary.make(Schema.encodedSchema(Schema.Struct(fields))),
         // A stored payload should not carry a tag, but if it does, Object.assign lets it win.
-        FastCheck.option(FastCheck.oneof(FastCheck.constant("Deposited"), FastCheck.constant("Withdrawn"), FastCheck.jsonValue()))
+        FastCheck.option(
+          FastCheck.oneof(FastCheck.constant("Deposited"), FastCheck.constant("Withdrawn"), FastCheck.jsonValue())
+        )
       ).map(([valid, tag]) => (tag === null ? valid : { ...valid, _tag: tag }))
       FastCheck.assert(
         FastCheck.property(payloads, (payload) => {
@@ -107,14 +109,16 @@ describe("compiled decoders", () => {
 
   it("decline schemas with transformations, optional keys, classes, index signatures or a __proto__ key", () => {
     class Shipped extends Schema.Class<Shipped>("Shipped")({ at: Schema.Number }) {}
-    for (const schema of [
-      Schema.Struct({ at: Schema.NumberFromString }),
-      Schema.Struct({ at: Schema.optional(Schema.Number) }),
-      Shipped,
-      Schema.Record({ key: Schema.String, value: Schema.Number }),
-      Schema.Struct({ at: Schema.Date }),
-      Schema.Struct({ ["__proto__"]: Schema.String })
-    ]) {
+    for (
+      const schema of [
+        Schema.Struct({ at: Schema.NumberFromString }),
+        Schema.Struct({ at: Schema.optional(Schema.Number) }),
+        Shipped,
+        Schema.Record({ key: Schema.String, value: Schema.Number }),
+        Schema.Struct({ at: Schema.Date }),
+        Schema.Struct({ ["__proto__"]: Schema.String })
+      ]
+    ) {
       expect(compile(schema.ast)).toBeUndefined()
       expect(compileWithClosures(schema.ast)).toBeUndefined()
     }

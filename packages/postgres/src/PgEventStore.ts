@@ -16,9 +16,9 @@
  * @since 0.1.0
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
-import * as SqlClient from "@effect/sql/SqlClient"
 import type { RecordedEvent, StreamId } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
 import type { Scope, Tracer } from "effect"
@@ -213,7 +213,9 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         isLockTimeout(error)
           ? new SqlError({
             cause: error.cause,
-            message: `stream ${JSON.stringify(streamId)} stayed locked by another transaction past the append's lock_timeout (SQLSTATE 55P03); nothing was written, the append can be retried`
+            message: `stream ${
+              JSON.stringify(streamId)
+            } stayed locked by another transaction past the append's lock_timeout (SQLSTATE 55P03); nothing was written, the append can be retried`
           })
           : error
       )
@@ -240,13 +242,20 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     // built with the sql template: each runs as is, with nothing to compile per call (the schema
     // name is a validated identifier).
     const eventsTable = `"${schema.name}".events`
-    const appendText = `SELECT outcome, version::text AS version, last_position::text AS last_position, last_transaction_id, detail
+    const appendText =
+      `SELECT outcome, version::text AS version, last_position::text AS last_position, last_transaction_id, detail
       FROM "${schema.name}".append_events($1, $2, $3, $4::uuid[], $5::text[], $6::integer[], $7::jsonb[], $8::jsonb[], $9)`
     const streamVersionText = `SELECT version::text AS version FROM "${schema.name}".streams WHERE stream_id = $1`
     const streamRange = `WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3`
-    const readForwards = eventStatement((columns) => `SELECT ${columns} FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`)
-    const readBackwards = eventStatement((columns) => `SELECT ${columns} FROM ${eventsTable} ${streamRange} ORDER BY stream_version DESC LIMIT $4`)
-    const readPayloads = payloadStatement((columns) => `SELECT ${columns} FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`)
+    const readForwards = eventStatement((columns) =>
+      `SELECT ${columns} FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`
+    )
+    const readBackwards = eventStatement((columns) =>
+      `SELECT ${columns} FROM ${eventsTable} ${streamRange} ORDER BY stream_version DESC LIMIT $4`
+    )
+    const readPayloads = payloadStatement((columns) =>
+      `SELECT ${columns} FROM ${eventsTable} ${streamRange} ORDER BY stream_version ASC LIMIT $4`
+    )
     /**
      * The log after a position (`$1`, `$2`) that a filter selects (its names from `$3` on): the
      * conditions, and the names to bind after the position.
@@ -297,7 +306,10 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
       // again tells a repeat from a duplicate.
       const attempt = (
         retries: number
-      ): Effect.Effect<EventStore.AppendResult, AppendFailure | EventStore.InvalidEvent | EventStore.EventStoreUnavailable> =>
+      ): Effect.Effect<
+        EventStore.AppendResult,
+        AppendFailure | EventStore.InvalidEvent | EventStore.EventStoreUnavailable
+      > =>
         callAppend(streamId, events, expected, (error, rows: ReadonlyArray<AppendRow>) =>
           error === undefined
             ? toAppendResult(streamId, expected, rows[0])
@@ -309,30 +321,39 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
 
     /** The append and the inline projections' handlers in one transaction. */
     const appendWithProjections = (
-      project: (appended: ReadonlyArray<RecordedEvent.RecordedEvent>) => Effect.Effect<void, Projection.InlineProjectionFailed>
+      project: (
+        appended: ReadonlyArray<RecordedEvent.RecordedEvent>
+      ) => Effect.Effect<void, Projection.InlineProjectionFailed>
     ): EventStore.Backend["append"] =>
     (streamId, events, expected, span) => {
       // The transaction's, the statements' and the handlers' spans under the append's.
-      const attempt = Effect.withParentSpan(sql.withTransaction(
-        Effect.tap(callAppend(streamId, events, expected, rowsOrFailure), ([row]) =>
-          row.outcome === "appended"
-            // The recorded envelopes (positions, transaction id, recorded_at), read back in the transaction.
-            ? Effect.flatMap(
-              read(
-                readForwards,
-                [streamId, Number(row.version) - events.length + 1, Number(row.version), events.length],
-                eventReader,
-                rowsOrFailure
-              ),
-              project
-            )
-            : Effect.void)
-      ), span)
+      const attempt = Effect.withParentSpan(
+        sql.withTransaction(
+          Effect.tap(callAppend(streamId, events, expected, rowsOrFailure), ([row]) =>
+            row.outcome === "appended"
+              // The recorded envelopes (positions, transaction id, recorded_at), read back in the transaction.
+              ? Effect.flatMap(
+                read(
+                  readForwards,
+                  [streamId, Number(row.version) - events.length + 1, Number(row.version), events.length],
+                  eventReader,
+                  rowsOrFailure
+                ),
+                project
+              )
+              : Effect.void)
+        ),
+        span
+      )
       // As in appendAlone: a concurrent append of the same ids; the whole transaction runs again.
-      const retried = Effect.catchIf(attempt, isUniqueSqlError, () => Effect.catchIf(attempt, isUniqueSqlError, () => attempt))
+      const retried = Effect.catchIf(attempt, isUniqueSqlError, () =>
+        Effect.catchIf(attempt, isUniqueSqlError, () =>
+          attempt))
       return retried.pipe(
         Effect.catchSomeDefect(sqlErrorDefectAsFailure),
-        Effect.mapError((error) => error instanceof SqlError ? appendFailure(streamId, events, error) : error),
+        Effect.mapError((error) =>
+          error instanceof SqlError ? appendFailure(streamId, events, error) : error
+        ),
         Effect.flatMap(([row]) => toAppendResult(streamId, expected, row))
       )
     }
@@ -422,13 +443,17 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
 
     // Bumped on every notification (and on every (re)connection of the listener).
     const wakeups = yield* SubscriptionRef.make(0)
-    const bump = SubscriptionRef.update(wakeups, (n) => n + 1)
-    const listen = Stream.runForEach(pg.listen(schema.channel), () => bump).pipe(
-      Effect.zipLeft(bump),
-      Effect.tapErrorCause((cause) => Effect.logDebug("Facta: LISTEN connection lost; polling until it is back", cause)),
-      Effect.retry(Schedule.spaced("1 second")),
-      Effect.forever
-    )
+    const bump = SubscriptionRef.update(wakeups, (n) =>
+      n + 1)
+    const listen = Stream.runForEach(pg.listen(schema.channel), () =>
+      bump).pipe(
+        Effect.zipLeft(bump),
+        Effect.tapErrorCause((cause) =>
+          Effect.logDebug("Facta: LISTEN connection lost; polling until it is back", cause)
+        ),
+        Effect.retry(Schedule.spaced("1 second")),
+        Effect.forever
+      )
     // Held while some subscription runs (and a second after the last one ends), in the
     // background so that no subscriber waits for it: the lease, then a wake-up (subscribers read
     // again, in case an append committed unnotified before the lease), then LISTEN. Until then,
@@ -450,10 +475,17 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
             after,
             batchSize,
             currentToken: SubscriptionRef.get(wakeups),
-            readBatch: (position, limit) => readAfter(position, limit, filter, "subscribe"),
+            readBatch: (position, limit) =>
+              readAfter(position, limit, filter, "subscribe"),
             waitForAppend: (seen) =>
               Effect.race(
-                wakeups.changes.pipe(Stream.filter((n) => n > seen), Stream.take(1), Stream.runDrain),
+                wakeups.changes.pipe(
+                  Stream.filter((n) =>
+                    n > seen
+                  ),
+                  Stream.take(1),
+                  Stream.runDrain
+                ),
                 Effect.sleep(pollInterval)
               )
           })
@@ -495,18 +527,25 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
               ORDER BY transaction_id DESC, global_position DESC LIMIT 1)`
       const types = filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`
       const branches = filter.categories !== undefined
-        ? distinct(filter.categories).map((category) => last(sql`category = ${category} ${types}`))
+        ? distinct(filter.categories).map((category) =>
+          last(sql`category = ${category} ${types}`)
+        )
         : filter.types !== undefined
-        ? distinct(filter.types).map((type) => last(sql`type = ${type}`))
+        ? distinct(filter.types).map((type) =>
+          last(sql`type = ${type}`)
+        )
         : [last(sql`true`)]
-      const query = branches.length === 0 ? sql`SELECT NULL::xid8 AS transaction_id, NULL::bigint AS global_position WHERE false` : sql.join(" UNION ALL ", false)(branches)
+      const query = branches.length === 0
+        ? sql`SELECT NULL::xid8 AS transaction_id, NULL::bigint AS global_position WHERE false`
+        : sql.join(" UNION ALL ", false)(branches)
       return sql<{ readonly transaction_id: string; readonly global_position: string }>`
         SELECT transaction_id::text AS transaction_id, global_position::text AS global_position FROM (${query}) AS heads
          ORDER BY heads.transaction_id DESC, heads.global_position DESC LIMIT 1`.pipe(
         Effect.map((rows) =>
           Option.map(
             Option.fromNullable(rows[0]),
-            (row) => Position.make(BigInt(row.transaction_id), BigInt(row.global_position))
+            (row) =>
+              Position.make(BigInt(row.transaction_id), BigInt(row.global_position))
           )
         ),
         Effect.mapError(unavailable("head"))
@@ -519,7 +558,9 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
         `SELECT count(*)::text AS count FROM ${eventsTable} WHERE ${conditions}`,
         [String(after.transactionId), String(after.globalPosition), ...names],
         (error, rows: ReadonlyArray<{ readonly count: string }>) =>
-          error === undefined ? Effect.succeed(Number(rows[0]?.count ?? 0)) : Effect.fail(unavailable("countAfter")(error))
+          error === undefined
+            ? Effect.succeed(Number(rows[0]?.count ?? 0))
+            : Effect.fail(unavailable("countAfter")(error))
       )
     }
 
@@ -528,7 +569,9 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
     // or one that ended meanwhile). Times are the server's, so a skewed client clock cannot
     // make delivery look held back, or not.
     const heldBack: EventStore.Backend["heldBack"] = (filter) => {
-      const categories = filter.categories === undefined ? sql.literal("") : sql`AND category = ANY(${filter.categories}::text[])`
+      const categories = filter.categories === undefined
+        ? sql.literal("")
+        : sql`AND category = ANY(${filter.categories}::text[])`
       const types = filter.types === undefined ? sql.literal("") : sql`AND type = ANY(${filter.types}::text[])`
       return sql<HeldBackRow>`
         SELECT bound.xmin::text AS transaction_id, held.events::text AS events,

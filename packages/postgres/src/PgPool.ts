@@ -15,8 +15,8 @@
  * @since 0.1.0
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
 import { Context, Duration, Effect, Layer } from "effect"
 import pg from "pg"
 import { cancelOutsideThePool } from "./internal/cancelRequest.js"
@@ -81,7 +81,8 @@ export const layer = (options: Options): Layer.Layer<PgPool | PgClient.PgClient 
         }).pipe(
           Effect.timeoutFail({
             duration: connectTimeout,
-            onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgPool: connection timed out" })
+            onTimeout: () =>
+              new SqlError({ cause: new Error("Connection timed out"), message: "PgPool: connection timed out" })
           })
         )
       )

@@ -19,8 +19,8 @@ import { ProjectionStore } from "@facta/core"
 import type { Duration } from "effect"
 import { Duration as Durations, Effect, Layer, Option } from "effect"
 import { castColumns, eventColumnCount, eventReader } from "./internal/eventRow.js"
-import { dateOfMillis, epochMillis } from "./internal/textColumns.js"
 import { sqlErrorDefectAsFailure } from "./internal/sqlState.js"
+import { dateOfMillis, epochMillis } from "./internal/textColumns.js"
 import * as PgSchema from "./PgSchema.js"
 
 /** The columns of a parked event, as text: the event's, then these (see `toParked`). */
@@ -60,7 +60,9 @@ export const isUnavailable = (cause: unknown): boolean => {
     const code = "code" in current && typeof current.code === "string" ? current.code : undefined
     if (code !== undefined && (unreachableCodes.test(code) || socketCodes.has(code))) return true
     const message = "message" in current && typeof current.message === "string" ? current.message : ""
-    if (/Connection terminated|connection is closed|Client has encountered a connection error/i.test(message)) return true
+    if (/Connection terminated|connection is closed|Client has encountered a connection error/i.test(message)) {
+      return true
+    }
     current = "cause" in current ? current.cause : undefined
   }
   return false
@@ -121,7 +123,9 @@ export const make = (
       // Free, expired or the caller's own: take it. The same live owner keeps its generation.
       sql<{ readonly generation: string }>`
         INSERT INTO ${s}.projection_leases AS lease (name, owner, generation, expires_at)
-        VALUES (${projection}, ${owner}, 1, clock_timestamp() + ${ttlMillis(ttl)}::double precision * interval '1 millisecond')
+        VALUES (${projection}, ${owner}, 1, clock_timestamp() + ${
+        ttlMillis(ttl)
+      }::double precision * interval '1 millisecond')
         ON CONFLICT (name) DO UPDATE
           SET owner = excluded.owner,
               generation = CASE WHEN lease.owner = excluded.owner AND lease.expires_at > clock_timestamp()
@@ -133,7 +137,9 @@ export const make = (
           Option.map(Option.fromNullable(rows[0]), (row) => ({ projection, owner, generation: Number(row.generation) }))
         ),
         Effect.mapError(unavailable("acquire", projection)),
-        Effect.withSpan("ProjectionStore.acquire", { attributes: { "facta.projection": projection, "facta.owner": owner } })
+        Effect.withSpan("ProjectionStore.acquire", {
+          attributes: { "facta.projection": projection, "facta.owner": owner }
+        })
       )
 
     const renew: ProjectionStore.ProjectionStoreShape["renew"] = (lease, ttl) =>
@@ -151,7 +157,10 @@ export const make = (
       sql`
         UPDATE ${s}.projection_leases SET expires_at = '-infinity'
          WHERE name = ${lease.projection} AND owner = ${lease.owner} AND generation = ${lease.generation}
-           AND expires_at > clock_timestamp()`.pipe(Effect.asVoid, Effect.mapError(unavailable("release", lease.projection)))
+           AND expires_at > clock_timestamp()`.pipe(
+        Effect.asVoid,
+        Effect.mapError(unavailable("release", lease.projection))
+      )
 
     /** Locks the lease row until the end of the transaction, if it is still the caller's. */
     const holdLease = (lease: ProjectionStore.Lease) =>

@@ -25,7 +25,9 @@ export class InvalidSchemaName extends Data.TaggedError("InvalidSchemaName")<{
 }> {
   /** Names the rejected name and says what a valid one looks like. */
   override get message(): string {
-    return `Invalid Postgres schema name ${JSON.stringify(this.schema)}: use lowercase letters, digits and _ (at most 40 characters, not starting with a digit or pg_)`
+    return `Invalid Postgres schema name ${
+      JSON.stringify(this.schema)
+    }: use lowercase letters, digits and _ (at most 40 characters, not starting with a digit or pg_)`
   }
 }
 
@@ -273,8 +275,10 @@ export const migrate = (
           )`
         // Migrator turns a failing migration into a defect: make it a failure again, so that it
         // rolls the transaction back and reaches the caller as MigrationFailed.
-        return yield* Effect.catchSomeDefect(run, (defect) =>
-          defect instanceof Migrator.MigrationError ? Option.some(Effect.fail(defect)) : Option.none())
+        return yield* Effect.catchSomeDefect(
+          run,
+          (defect) => defect instanceof Migrator.MigrationError ? Option.some(Effect.fail(defect)) : Option.none()
+        )
       })
     )
   }).pipe(

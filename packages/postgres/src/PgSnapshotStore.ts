@@ -47,9 +47,9 @@ export const make = (
                 SET version = excluded.version, schema_version = excluded.schema_version,
                     state = excluded.state, taken_at = now()
                 WHERE ${s}.snapshots.version <= excluded.version`).pipe(
-            Effect.asVoid,
-            Effect.mapError(unavailable("save"))
-          )).pipe((save) => Spans.withSpan(save, "SnapshotStore.save", { "facta.stream_id": streamId })),
+              Effect.asVoid,
+              Effect.mapError(unavailable("save"))
+            )).pipe((save) => Spans.withSpan(save, "SnapshotStore.save", { "facta.stream_id": streamId })),
       load: (streamId) =>
         Effect.flatMap(StreamId.make(streamId), (id) =>
           sql<SnapshotRow>`

@@ -51,7 +51,9 @@ const describeCause = (cause: unknown): string => {
   let current: unknown = cause
   const parts: Array<string> = []
   for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
-    if ("message" in current && typeof current.message === "string" && current.message !== "") parts.push(current.message)
+    if ("message" in current && typeof current.message === "string" && current.message !== "") {
+      parts.push(current.message)
+    }
     if ("code" in current && typeof current.code === "string") parts.push(`(${current.code})`)
     current = "cause" in current ? current.cause : undefined
   }
@@ -97,7 +99,8 @@ const parseUrl = (url: string): URL | "unparseable" | "unencoded credentials" =>
   return `${parsed.pathname}${parsed.search}${parsed.hash}`.includes("@") ? "unencoded credentials" : parsed
 }
 
-const unencodedCredentials = "its credentials hold an unencoded \"/\", \"?\" or \"#\" (percent-encode them: %2F, %3F, %23)"
+const unencodedCredentials =
+  "its credentials hold an unencoded \"/\", \"?\" or \"#\" (percent-encode them: %2F, %3F, %23)"
 
 /** Why `layerConfig` cannot use a URL, without quoting it; `undefined` when it can. */
 const configuredUrlProblem = (url: string): string | undefined => {
@@ -169,7 +172,9 @@ export const layerFromUrl = <const Inline extends ReadonlyArray<Projection.Any> 
   const client = Layer.scopedContext(
     // node-postgres would dial what a malformed URL's password reads as: refuse it first.
     (parseUrl(text) === "unencoded credentials"
-      ? Effect.fail(new DatabaseUnreachable({ target, cause: `the connection URL cannot be used: ${unencodedCredentials}` }))
+      ? Effect.fail(
+        new DatabaseUnreachable({ target, cause: `the connection URL cannot be used: ${unencodedCredentials}` })
+      )
       : Effect.mapError(Layer.build(pool), (cause) => new DatabaseUnreachable({ target, cause }))).pipe(
         Effect.withSpan("PgStore.connect", { attributes: { "facta.database": target }, captureStackTrace: false })
       )
@@ -241,9 +246,15 @@ export const layerConfig = <const Inline extends ReadonlyArray<Projection.Any> =
       const problem = configuredUrlProblem(Redacted.value(secret))
       if (problem !== undefined) {
         return yield* Effect.fail(
-          ConfigError.InvalidData(url === undefined ? ["DATABASE_URL"] : [], `The PostgreSQL URL cannot be used: ${problem}`)
+          ConfigError.InvalidData(
+            url === undefined ? ["DATABASE_URL"] : [],
+            `The PostgreSQL URL cannot be used: ${problem}`
+          )
         )
       }
-      return layerFromUrl<Inline>(secret, { ...rest, ...(options.inline === undefined ? {} : { inline: options.inline }) })
+      return layerFromUrl<Inline>(secret, {
+        ...rest,
+        ...(options.inline === undefined ? {} : { inline: options.inline })
+      })
     })
   )

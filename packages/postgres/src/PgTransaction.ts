@@ -78,7 +78,9 @@ class Passthrough<E> {
  * @since 0.1.0
  * @category combinators
  */
-export const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | TransactionFailed, R | PgClient.PgClient> =>
+export const run = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | TransactionFailed, R | PgClient.PgClient> =>
   Effect.flatMap(PgClient.PgClient, (sql) =>
     Effect.suspend(() => {
       // How the body ended tells a failed COMMIT (it succeeded) from a failed ROLLBACK or BEGIN.

@@ -6,11 +6,11 @@
  * `EventStore` in front of it would refuse itself, so that PostgreSQL is the one refusing.
  * And the payload limits are options of the PostgreSQL store too.
  */
+import { describe, expect, layer } from "@effect/vitest"
 import type { StreamId } from "@facta/core"
 import { EventCatalog, EventStore, ExpectedVersion, Projection } from "@facta/core"
 import { PgEventStore, PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { dropSchemaOnRelease } from "./rawPostgres.js"
 import { clientLayer, plainClientLayer } from "./support.js"
@@ -34,8 +34,16 @@ const serialized = (overrides: Partial<EventStore.SerializedEvent> = {}): EventS
 const tooDeepForPostgres = "[".repeat(200_000) + "]".repeat(200_000)
 
 const refusedCases = [
-  { label: "a schema version beyond integer (22003)", event: () => serialized({ schemaVersion: 2 ** 31 }), sqlState: "22003" },
-  { label: "JSON nested beyond PostgreSQL's stack (54001)", event: () => serialized({ data: tooDeepForPostgres }), sqlState: "54001" }
+  {
+    label: "a schema version beyond integer (22003)",
+    event: () => serialized({ schemaVersion: 2 ** 31 }),
+    sqlState: "22003"
+  },
+  {
+    label: "JSON nested beyond PostgreSQL's stack (54001)",
+    event: () => serialized({ data: tooDeepForPostgres }),
+    sqlState: "54001"
+  }
 ] as const
 
 /** The backend under test, built once per path. */
@@ -49,15 +57,22 @@ const paths = [
 
 for (const path of paths) {
   const schema = uniqueSchemaName()
-  const backend = Layer.scoped(RawBackend, PgEventStore.makeBackend({ schema, ...(path.inline ? { inline: [Quiet] } : {}) }))
+  const backend = Layer.scoped(
+    RawBackend,
+    PgEventStore.makeBackend({ schema, ...(path.inline ? { inline: [Quiet] } : {}) })
+  )
   const store = Layer.effect(EventStore.EventStore, Effect.map(RawBackend, (raw) => EventStore.make(raw)))
   const layers = Layer.mergeAll(Layer.provideMerge(store, backend), dropSchemaOnRelease(schema)).pipe(
     Layer.provideMerge(path.client())
   )
   layer(layers, { excludeTestServices: true })(`append data PostgreSQL refuses, ${path.name}`, (it) => {
     const appendRaw = (streamId: string, events: ReadonlyArray<EventStore.SerializedEvent>) =>
-      Effect.flatMap(RawBackend, (raw) =>
-        Effect.useSpan("test append", (span) => raw.append(streamId as StreamId.StreamId, events, ExpectedVersion.Any, span)))
+      Effect.flatMap(
+        RawBackend,
+        (raw) =>
+          Effect.useSpan("test append", (span) =>
+            raw.append(streamId as StreamId.StreamId, events, ExpectedVersion.Any, span))
+      )
 
     for (const refused of refusedCases) {
       it.effect(`${refused.label} is InvalidEvent naming the SQLSTATE, and writes nothing`, () =>
@@ -112,7 +127,9 @@ describe("payload limits as options of the PostgreSQL store", () => {
         expect(tooDeep._tag).toBe("InvalidEvent")
         expect(tooDeep._tag === "InvalidEvent" && tooDeep.reason).toContain("nested more than 3 levels deep")
         const tooLarge = yield* Effect.flip(append({ text: "x".repeat(60) }))
-        expect(tooLarge._tag === "InvalidEvent" && tooLarge.reason).toContain("over the limit of 64 (the maxPayloadBytes option)")
+        expect(tooLarge._tag === "InvalidEvent" && tooLarge.reason).toContain(
+          "over the limit of 64 (the maxPayloadBytes option)"
+        )
       }))
   })
 })

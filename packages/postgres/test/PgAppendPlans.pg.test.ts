@@ -1,19 +1,24 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, it } from "@effect/vitest"
 import { EventStore, ExpectedVersion } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schedule } from "effect"
 import { connect, query } from "./rawPostgres.js"
 import { storesLayer } from "./support.js"
 
-const event = (n: number) => ({ eventId: crypto.randomUUID(), type: "Thing", schemaVersion: 1, data: { n }, metadata: {} })
+const event = (n: number) => ({
+  eventId: crypto.randomUUID(),
+  type: "Thing",
+  schemaVersion: 1,
+  data: { n },
+  metadata: {}
+})
 
 type TableStats = {
   readonly relname: string
   readonly seq_scan: number
   readonly n_tup_ins: number
 }
-
 
 describe("append_events plans", () => {
   // PL/pgSQL caches a generic plan per statement and connection. On a new store it is made while
@@ -86,7 +91,10 @@ describe("append_events plans", () => {
       ])
       // Where the server can JIT (the embedded PostgreSQL cannot; Debian's packages can), the
       // nested plans of real calls, auto_explain'ed with JIT on at its default thresholds, show none.
-      const [{ available }] = yield* query<{ readonly available: boolean }>(raw, "SELECT pg_jit_available() AS available")
+      const [{ available }] = yield* query<{ readonly available: boolean }>(
+        raw,
+        "SELECT pg_jit_available() AS available"
+      )
       if (!available) return
       const plans: Array<string> = []
       raw.on("notice", (notice) => void plans.push(notice.message ?? ""))

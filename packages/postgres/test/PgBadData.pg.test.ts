@@ -2,9 +2,9 @@
  * Stored rows that no longer decode: reading them gives a typed error naming the event, other
  * streams keep reading, and the row itself is never touched.
  */
+import { expect, layer } from "@effect/vitest"
 import { Aggregate, CommandHandler, Decider, EventCatalog, EventStore, ExpectedVersion, Position } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Either, Option, Schema, Stream } from "effect"
 import type pg from "pg"
 import { connect, query } from "./rawPostgres.js"
@@ -165,14 +165,20 @@ layer(storesLayer(schema))("Postgres rows that no longer decode", (it) => {
         eventId: before[1].event_id,
         knownTypes: ["Incremented", "Reset"]
       })
-      expect(yield* Effect.flip(Aggregate.load(Tally, streamId))).toMatchObject({ _tag: "UnknownEventType", type: "Mystery" })
+      expect(yield* Effect.flip(Aggregate.load(Tally, streamId))).toMatchObject({
+        _tag: "UnknownEventType",
+        type: "Mystery"
+      })
       // From just before this stream's append (the earlier tests left rows that do not decode).
       const first = before[0]
       const after = Position.make(BigInt(first.transaction_id as string), BigInt(first.global_position as string) - 1n)
       const known = yield* Stream.runCollect(
         EventCatalog.readAll(TallyEvents, { after, filter: { types: ["Incremented", "Mystery"] } })
       )
-      expect(Chunk.toReadonlyArray(known).map((e) => [e.streamId, e.streamVersion])).toEqual([[streamId, 1], [streamId, 3]])
+      expect(Chunk.toReadonlyArray(known).map((e) => [e.streamId, e.streamVersion])).toEqual([[streamId, 1], [
+        streamId,
+        3
+      ]])
       expect(yield* rowsOf(raw, streamId)).toEqual(before)
     }).pipe(Effect.scoped))
 })

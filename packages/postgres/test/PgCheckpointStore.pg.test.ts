@@ -3,9 +3,9 @@
  * saved inside `SqlClient.withTransaction` commits or rolls back with the read model's writes.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import { expect, layer, type Vitest } from "@effect/vitest"
 import { CheckpointStore, Position } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer, type Vitest } from "@effect/vitest"
 import { Data, Effect, Exit, Option } from "effect"
 import type pg from "pg"
 import { connect, query } from "./rawPostgres.js"
@@ -95,7 +95,10 @@ layer(storesLayer(readModelSchema))("CheckpointStore (Postgres) inside a read mo
       const store = yield* CheckpointStore.CheckpointStore
       const raw = yield* connect()
       const projection = "balances"
-      yield* query(raw, `CREATE TABLE "${readModelSchema}".balances (account text PRIMARY KEY, balance integer NOT NULL)`)
+      yield* query(
+        raw,
+        `CREATE TABLE "${readModelSchema}".balances (account text PRIMARY KEY, balance integer NOT NULL)`
+      )
       const balances = sql(`${readModelSchema}.balances`)
 
       // Commits: the rows and the checkpoint together; another connection sees neither before the commit.
@@ -108,7 +111,10 @@ layer(storesLayer(readModelSchema))("CheckpointStore (Postgres) inside a read mo
           expect(yield* store.load(projection)).toEqual(Option.some(Position.make(7n, 70n)))
         })
       )
-      expect(yield* committed(raw, projection)).toEqual({ balances: [{ account: "a", balance: 10 }], checkpoint: ["7:70"] })
+      expect(yield* committed(raw, projection)).toEqual({
+        balances: [{ account: "a", balance: 10 }],
+        checkpoint: ["7:70"]
+      })
 
       // Rolls back on a typed failure after both writes.
       const failed = yield* Effect.exit(sql.withTransaction(
@@ -120,7 +126,10 @@ layer(storesLayer(readModelSchema))("CheckpointStore (Postgres) inside a read mo
         })
       ))
       expect(Exit.isFailure(failed)).toBe(true)
-      expect(yield* committed(raw, projection)).toEqual({ balances: [{ account: "a", balance: 10 }], checkpoint: ["7:70"] })
+      expect(yield* committed(raw, projection)).toEqual({
+        balances: [{ account: "a", balance: 10 }],
+        checkpoint: ["7:70"]
+      })
       expect(yield* store.load(projection)).toEqual(Option.some(Position.make(7n, 70n)))
 
       // Rolls back when a read model write fails after the checkpoint was saved.
@@ -131,14 +140,20 @@ layer(storesLayer(readModelSchema))("CheckpointStore (Postgres) inside a read mo
         })
       ))
       expect(Exit.isFailure(violated)).toBe(true)
-      expect(yield* committed(raw, projection)).toEqual({ balances: [{ account: "a", balance: 10 }], checkpoint: ["7:70"] })
+      expect(yield* committed(raw, projection)).toEqual({
+        balances: [{ account: "a", balance: 10 }],
+        checkpoint: ["7:70"]
+      })
 
       // And on a defect.
       const died = yield* Effect.exit(sql.withTransaction(
         Effect.zipRight(store.save(projection, Position.make(10n, 100n)), Effect.die("bug in the projection"))
       ))
       expect(Exit.isFailure(died)).toBe(true)
-      expect(yield* committed(raw, projection)).toEqual({ balances: [{ account: "a", balance: 10 }], checkpoint: ["7:70"] })
+      expect(yield* committed(raw, projection)).toEqual({
+        balances: [{ account: "a", balance: 10 }],
+        checkpoint: ["7:70"]
+      })
 
       // A reset inside a transaction rolls back too.
       yield* Effect.exit(sql.withTransaction(Effect.zipRight(store.reset(projection), new ReadModelFailed())))

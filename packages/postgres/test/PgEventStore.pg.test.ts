@@ -1,10 +1,10 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { CommandHandler, EventStore, ExpectedVersion, Position } from "@facta/core"
-import { PgPool } from "@facta/postgres"
-import { BankAccount } from "@facta/example-bank-account"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Chunk, Data, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { CommandHandler, EventStore, ExpectedVersion, Position } from "@facta/core"
+import { BankAccount } from "@facta/example-bank-account"
+import { PgPool } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
+import { Chunk, Data, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { storesLayer } from "./support.js"
 
 class Abandoned extends Data.TaggedError("Abandoned") {}
@@ -15,7 +15,11 @@ layer(storesLayer())("PgEventStore (smoke)", (it) => {
   it.effect("appends and reads back a stream", () =>
     Effect.gen(function*() {
       const streamId = `thing-${crypto.randomUUID()}`
-      const result = yield* EventStore.append(streamId, [event({ a: 1 }), event({ b: [1, 2] })], ExpectedVersion.NoStream)
+      const result = yield* EventStore.append(
+        streamId,
+        [event({ a: 1 }), event({ b: [1, 2] })],
+        ExpectedVersion.NoStream
+      )
       expect(result.nextExpectedVersion).toBe(2)
       expect(result.written).toBe(true)
       const events = Chunk.toReadonlyArray(yield* Stream.runCollect(EventStore.readStream(streamId)))
@@ -34,7 +38,9 @@ layer(storesLayer())("PgEventStore (smoke)", (it) => {
     Effect.gen(function*() {
       const account = `bank_account-${crypto.randomUUID()}`
       const handle = CommandHandler.make(BankAccount)
-      yield* handle(account, { _tag: "OpenAccount", owner: "Ada", overdraftLimit: 0 }, { context: { idempotencyKey: `${account}/open` } })
+      yield* handle(account, { _tag: "OpenAccount", owner: "Ada", overdraftLimit: 0 }, {
+        context: { idempotencyKey: `${account}/open` }
+      })
       const first = yield* handle(account, { _tag: "Deposit", amountCents: 500, currency: "EUR" }, {
         context: { idempotencyKey: `${account}/deposit-1` }
       })
@@ -61,7 +67,9 @@ layer(storesLayer())("PgEventStore (smoke)", (it) => {
       expect(abandoned._tag).toBe("Abandoned")
       // Rolled back with the transaction.
       expect(yield* EventStore.streamVersion(streamId)).toEqual(Option.none())
-      const committed = yield* sql.withTransaction(EventStore.append(streamId, [event({ n: 2 })], ExpectedVersion.NoStream))
+      const committed = yield* sql.withTransaction(
+        EventStore.append(streamId, [event({ n: 2 })], ExpectedVersion.NoStream)
+      )
       expect(committed.nextExpectedVersion).toBe(1)
       const events = Chunk.toReadonlyArray(yield* Stream.runCollect(EventStore.readStream(streamId)))
       expect(events.map((e) => e.data)).toEqual([{ n: 2 }])
@@ -97,9 +105,13 @@ layer(storesLayer(schema))("PgEventStore recordedAt", (it) => {
       const isoOf = (events: Chunk.Chunk<{ readonly recordedAt: Date }>) =>
         Chunk.toReadonlyArray(events).map((e) => e.recordedAt.toISOString())
       expect(isoOf(yield* Stream.runCollect(EventStore.readStream(streamId)))).toEqual(expected)
-      expect(isoOf(yield* Stream.runCollect(EventStore.readAll({ filter: { categories: ["thing"] } }).pipe(
-        Stream.filter((e) => e.streamId === streamId)
-      )))).toEqual(expected)
+      expect(isoOf(
+        yield* Stream.runCollect(
+          EventStore.readAll({ filter: { categories: ["thing"] } }).pipe(
+            Stream.filter((e) => e.streamId === streamId)
+          )
+        )
+      )).toEqual(expected)
     }))
 })
 

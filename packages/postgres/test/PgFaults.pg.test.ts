@@ -4,13 +4,20 @@
  * The kills target only this file's pool (by application name) and this file's schema.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
+import { expect, layer } from "@effect/vitest"
 import { EventStore, ExpectedVersion } from "@facta/core"
 import { PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Fiber, Layer, Option, Redacted, Stream } from "effect"
-import { blockedAppendPid, connect, dropSchemaOnRelease, query, terminate, terminateApplication } from "./rawPostgres.js"
 import { cuttingProxy } from "./cuttingProxy.js"
+import {
+  blockedAppendPid,
+  connect,
+  dropSchemaOnRelease,
+  query,
+  terminate,
+  terminateApplication
+} from "./rawPostgres.js"
 import { databaseUrl } from "./support.js"
 
 const schema = uniqueSchemaName()
@@ -41,7 +48,11 @@ const stored = (raw: Parameters<typeof query>[0], streamId: string, eventIds: Re
               (SELECT count(*)::text FROM "${schema}".events WHERE event_id = ANY($2::uuid[])) AS copies`,
       [streamId, eventIds]
     ),
-    ([row]) => ({ version: row.version === null ? 0 : Number(row.version), found: Number(row.found), copies: Number(row.copies) })
+    ([row]) => ({
+      version: row.version === null ? 0 : Number(row.version),
+      found: Number(row.found),
+      copies: Number(row.copies)
+    })
   )
 
 /** The error of a failed exit, checked to be a typed `EventStoreUnavailable` and never a defect. */

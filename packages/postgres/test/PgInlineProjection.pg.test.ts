@@ -5,10 +5,10 @@
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { expect, layer } from "@effect/vitest"
 import { EventCatalog, EventStore, ExpectedVersion, Projection } from "@facta/core"
 import { PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer } from "@effect/vitest"
 import { Cause, Context, Data, Effect, Exit, Layer, Option, Schema } from "effect"
 import { connect, dropSchemaOnRelease, query } from "./rawPostgres.js"
 import { clientLayer } from "./support.js"
@@ -39,7 +39,9 @@ const Balances = Projection.make({
       const sql = yield* SqlClient.SqlClient
       const audit = yield* Audit
       if (event.data._tag === "Opened") {
-        yield* sql`INSERT INTO ${table(sql, "balances")} (account, owner, balance, last_position, last_transaction, audit)
+        yield* sql`INSERT INTO ${
+          table(sql, "balances")
+        } (account, owner, balance, last_position, last_transaction, audit)
                    VALUES (${event.streamId}, ${event.data.owner}, 0, ${String(event.globalPosition)}::bigint,
                            ${String(event.transactionId)}::xid8, ${audit.label})`
         return
@@ -47,7 +49,9 @@ const Balances = Projection.make({
       if (event.data.amount === 666) return yield* Effect.die(new Error("the handler crashed"))
       if (event.data.amount < 0) return yield* Effect.fail(new NegativeDeposit({ amount: event.data.amount }))
       yield* sql`UPDATE ${table(sql, "balances")}
-                    SET balance = balance + ${event.data.amount}, last_position = ${String(event.globalPosition)}::bigint,
+                    SET balance = balance + ${event.data.amount}, last_position = ${
+        String(event.globalPosition)
+      }::bigint,
                         last_transaction = ${String(event.transactionId)}::xid8
                   WHERE account = ${event.streamId}`
     })
@@ -91,7 +95,14 @@ const testLayer = Layer.mergeAll(
 
 const balanceOf = (raw: Parameters<typeof query>[0], account: string) =>
   Effect.map(
-    query<{ readonly balance: number; readonly last_position: string; readonly last_transaction: string; readonly audit: string }>(
+    query<
+      {
+        readonly balance: number
+        readonly last_position: string
+        readonly last_transaction: string
+        readonly audit: string
+      }
+    >(
       raw,
       `SELECT balance, last_position::text AS last_position, last_transaction::text AS last_transaction, audit
          FROM "${schema}".balances WHERE account = $1`,
@@ -102,13 +113,18 @@ const balanceOf = (raw: Parameters<typeof query>[0], account: string) =>
 
 const eventsOf = (raw: Parameters<typeof query>[0], streamId: string) =>
   Effect.map(
-    query<{ readonly count: number }>(raw, `SELECT count(*)::int AS count FROM "${schema}".events WHERE stream_id = $1`, [
-      streamId
-    ]),
+    query<{ readonly count: number }>(
+      raw,
+      `SELECT count(*)::int AS count FROM "${schema}".events WHERE stream_id = $1`,
+      [
+        streamId
+      ]
+    ),
     (rows) => rows[0].count
   )
 
-const events = (...domain: ReadonlyArray<typeof Opened.Type | typeof Deposited.Type | typeof Noted.Type>) => Effect.forEach(domain, (event) => toNew(event))
+const events = (...domain: ReadonlyArray<typeof Opened.Type | typeof Deposited.Type | typeof Noted.Type>) =>
+  Effect.forEach(domain, (event) => toNew(event))
 
 /** The typed failure of an exit that must not be a defect. */
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
@@ -153,7 +169,11 @@ layer(testLayer, { excludeTestServices: true })("Inline projections on Postgres"
         )
       )
       expect(failed).toBeInstanceOf(Projection.InlineProjectionFailed)
-      expect(failed).toMatchObject({ projection: "balances", streamId: account, cause: new NegativeDeposit({ amount: -5 }) })
+      expect(failed).toMatchObject({
+        projection: "balances",
+        streamId: account,
+        cause: new NegativeDeposit({ amount: -5 })
+      })
       expect(failed.message).toContain("balances")
       expect(yield* eventsOf(raw, account)).toBe(0)
       expect(yield* balanceOf(raw, account)).toEqual(Option.none())
@@ -162,7 +182,9 @@ layer(testLayer, { excludeTestServices: true })("Inline projections on Postgres"
       // A handler that dies is rejected the same way, not as a defect; the stream stays as it was.
       yield* EventStore.append(account, yield* events({ _tag: "Opened", owner: "bob" }), ExpectedVersion.NoStream)
       const died = failureOf(
-        yield* Effect.exit(EventStore.append(account, yield* events({ _tag: "Deposited", amount: 666 }), ExpectedVersion.Exact(1)))
+        yield* Effect.exit(
+          EventStore.append(account, yield* events({ _tag: "Deposited", amount: 666 }), ExpectedVersion.Exact(1))
+        )
       )
       expect(died).toBeInstanceOf(Projection.InlineProjectionFailed)
       expect(yield* eventsOf(raw, account)).toBe(1)
@@ -173,7 +195,13 @@ layer(testLayer, { excludeTestServices: true })("Inline projections on Postgres"
         yield* Effect.exit(
           EventStore.append(
             account,
-            [{ eventId: crypto.randomUUID(), type: "Deposited", schemaVersion: 1, data: { amount: "lots" }, metadata: {} }],
+            [{
+              eventId: crypto.randomUUID(),
+              type: "Deposited",
+              schemaVersion: 1,
+              data: { amount: "lots" },
+              metadata: {}
+            }],
             ExpectedVersion.Exact(1)
           )
         )
@@ -200,7 +228,9 @@ layer(testLayer, { excludeTestServices: true })("Inline projections on Postgres"
       const account = `account-${crypto.randomUUID()}`
       yield* EventStore.append(account, yield* events({ _tag: "Opened", owner: "di" }), ExpectedVersion.NoStream)
       const conflict = failureOf(
-        yield* Effect.exit(EventStore.append(account, yield* events({ _tag: "Deposited", amount: 1 }), ExpectedVersion.Exact(5)))
+        yield* Effect.exit(
+          EventStore.append(account, yield* events({ _tag: "Deposited", amount: 1 }), ExpectedVersion.Exact(5))
+        )
       )
       expect(conflict).toBeInstanceOf(EventStore.ConcurrencyConflict)
       expect(Option.map(yield* balanceOf(raw, account), (row) => row.balance)).toEqual(Option.some(0))

@@ -4,6 +4,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { expect, layer } from "@effect/vitest"
 import {
   Aggregate,
   CheckpointStore,
@@ -17,7 +18,6 @@ import {
 } from "@facta/core"
 import { PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
 import { camelToSnake, snakeToCamel } from "effect/String"
 import { connect, dropSchemaOnRelease, query } from "./rawPostgres.js"
@@ -52,7 +52,13 @@ const payload = {
   text: "snake_case_value stays camelCaseValue too — ünïcödé 🎉"
 }
 
-const metadata = { correlationId: "corr-1", causationId: "cause-1", userId: "user-1", tenant_id: "t-1", requestSource: "api" }
+const metadata = {
+  correlationId: "corr-1",
+  causationId: "cause-1",
+  userId: "user-1",
+  tenant_id: "t-1",
+  requestSource: "api"
+}
 
 const Configured = Schema.TaggedStruct("Configured", {
   setting_name: Schema.String,
@@ -68,7 +74,10 @@ const Settings = Aggregate.make({
   catalog: SettingsEvents,
   decider: Decider.make({
     initialState: { last_setting: "", settingCount: 0 } as SettingsState,
-    decide: (command: { readonly setting_name: string }, state: SettingsState): ReadonlyArray<typeof Configured.Type> => [
+    decide: (
+      command: { readonly setting_name: string },
+      state: SettingsState
+    ): ReadonlyArray<typeof Configured.Type> => [
       {
         _tag: "Configured",
         setting_name: command.setting_name,
@@ -112,7 +121,9 @@ layer(stores)("Postgres payload keys under camelCase transforms", (it) => {
       expect(read.map((e) => e.data)).toEqual([payload, [{ top_level_array: true }]])
       expect(read[0].metadata).toEqual(metadata)
       expect(read[0].eventId).toBe(eventId)
-      const logged = Chunk.toReadonlyArray(yield* Stream.runCollect(EventStore.readAll({ filter: { categories: ["keys"] } })))
+      const logged = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(EventStore.readAll({ filter: { categories: ["keys"] } }))
+      )
       expect(logged.map((e) => e.data)).toEqual([payload, [{ top_level_array: true }]])
       expect(logged[0].metadata).toEqual(metadata)
       // Stored as written, too: nothing renamed on the way in.
@@ -128,9 +139,24 @@ layer(stores)("Postgres payload keys under camelCase transforms", (it) => {
       }
       const decoded = Chunk.toReadonlyArray(yield* Stream.runCollect(EventCatalog.readStream(SettingsEvents, streamId)))
       expect(decoded.map((e) => e.data)).toEqual([
-        { _tag: "Configured", setting_name: "first_setting", settingValue: 1, nested_parts: [{ part_id: 1, partLabel: "one" }] },
-        { _tag: "Configured", setting_name: "secondSetting", settingValue: 2, nested_parts: [{ part_id: 1, partLabel: "one" }] },
-        { _tag: "Configured", setting_name: "third_one", settingValue: 3, nested_parts: [{ part_id: 1, partLabel: "one" }] }
+        {
+          _tag: "Configured",
+          setting_name: "first_setting",
+          settingValue: 1,
+          nested_parts: [{ part_id: 1, partLabel: "one" }]
+        },
+        {
+          _tag: "Configured",
+          setting_name: "secondSetting",
+          settingValue: 2,
+          nested_parts: [{ part_id: 1, partLabel: "one" }]
+        },
+        {
+          _tag: "Configured",
+          setting_name: "third_one",
+          settingValue: 3,
+          nested_parts: [{ part_id: 1, partLabel: "one" }]
+        }
       ])
       const snapshots = yield* SnapshotStore.SnapshotStore
       const snapshot = Option.getOrThrow(yield* snapshots.load(streamId))

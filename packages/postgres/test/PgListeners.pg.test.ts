@@ -1,12 +1,18 @@
+import { describe, expect, it } from "@effect/vitest"
 import { EventStore, ExpectedVersion } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Schedule, Scope, Stream } from "effect"
 import type pg from "pg"
 import { connect, query } from "./rawPostgres.js"
 import { storesLayer } from "./support.js"
 
-const event = (n: number) => ({ eventId: crypto.randomUUID(), type: "Thing", schemaVersion: 1, data: { n }, metadata: {} })
+const event = (n: number) => ({
+  eventId: crypto.randomUUID(),
+  type: "Thing",
+  schemaVersion: 1,
+  data: { n },
+  metadata: {}
+})
 
 /** Collects the payloads of the notifications `client` receives on `channel`. */
 const listenOn = (client: pg.Client, channel: string) =>

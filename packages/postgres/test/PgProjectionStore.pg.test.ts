@@ -6,6 +6,7 @@
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
+import { expect, layer } from "@effect/vitest"
 import {
   CheckpointStore,
   EventCatalog,
@@ -18,7 +19,6 @@ import {
 } from "@facta/core"
 import { PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer } from "@effect/vitest"
 import { Cause, Context, Duration, Effect, Exit, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { cuttingProxy } from "./cuttingProxy.js"
 import { connect, query } from "./rawPostgres.js"
@@ -34,7 +34,8 @@ const setUp = Layer.effectDiscard(
         )`).pipe(Effect.orDie)
 ).pipe(Layer.provideMerge(storesLayer(schema)))
 
-const note = (id: string) => Effect.flatMap(SqlClient.SqlClient, (sql) => sql`INSERT INTO ${sql(schema)}.notes (id) VALUES (${id})`)
+const note = (id: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`INSERT INTO ${sql(schema)}.notes (id) VALUES (${id})`)
 
 /** The typed failure of an exit that must not be a defect. */
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
@@ -45,7 +46,6 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
 
 const leaseOn = (store: ProjectionStore.ProjectionStoreShape, projection: string) =>
   Effect.map(store.acquire(projection, "owner", Duration.seconds(30)), Option.getOrThrow)
-
 
 layer(setUp, { excludeTestServices: true })("PgProjectionStore", (it) => {
   it.effect("a COMMIT whose reply is lost fails with ProjectionStoreUnavailable, not a defect; the work did commit", () =>
@@ -85,8 +85,14 @@ layer(setUp, { excludeTestServices: true })("PgProjectionStore", (it) => {
       )
 
       yield* proxy.cutReplyTo("COMMIT")
-      const atomically = yield* Effect.exit(Effect.provide(store.atomically("atomic-notes", note(crypto.randomUUID())), throughProxy))
-      expect(failureOf(atomically)).toMatchObject({ _tag: "ProjectionStoreUnavailable", operation: "atomically", projection: "atomic-notes" })
+      const atomically = yield* Effect.exit(
+        Effect.provide(store.atomically("atomic-notes", note(crypto.randomUUID())), throughProxy)
+      )
+      expect(failureOf(atomically)).toMatchObject({
+        _tag: "ProjectionStoreUnavailable",
+        operation: "atomically",
+        projection: "atomic-notes"
+      })
     }).pipe(Effect.scoped))
 
   it.effect("a COMMIT the server refuses (a deferred constraint) fails typed and writes nothing", () =>
@@ -138,7 +144,10 @@ layer(setUp, { excludeTestServices: true })("PgProjectionStore", (it) => {
       const later = envelope()
       const earlier = envelope({ transactionId: 2n ** 62n, globalPosition: 2n ** 60n + 9n, streamVersion: 1 })
       const lease = yield* leaseOn(store, projection)
-      yield* store.transaction(lease, Effect.zipRight(store.park(projection, later, "first reason"), store.park(projection, earlier, "why")))
+      yield* store.transaction(
+        lease,
+        Effect.zipRight(store.park(projection, later, "first reason"), store.park(projection, earlier, "why"))
+      )
       yield* store.park(projection, later, "second reason")
       yield* store.park(`${projection}-other`, earlier, "elsewhere")
       const parked = yield* store.parked(projection)
@@ -186,45 +195,55 @@ layer(setUp, { excludeTestServices: true })("PgProjectionStore", (it) => {
       expect(store.isUnavailable(cut)).toBe(true)
     }))
 
-  it.effect("a runner whose handler loses its connection pauses and resumes; it neither fails nor parks the event", () =>
-    Effect.gen(function*() {
-      const events = yield* EventStore.EventStore
-      const category = `cut${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-      const Noted = Schema.TaggedStruct("Noted", { id: Schema.String })
-      const ids = Array.from({ length: 6 }, () => crypto.randomUUID())
-      yield* events.append(`${category}-1`, ids.map((id) => ({
-        eventId: id,
-        type: "Noted",
-        schemaVersion: 1,
-        data: { id },
-        metadata: {}
-      })), ExpectedVersion.NoStream).pipe(
-        // The pool may hand out the connection the case before terminated, once.
-        Effect.retry({ times: 3, while: (error) => error._tag === "EventStoreUnavailable" })
-      )
-      let cuts = 0
-      const projection = Projection.make({
-        name: `cut-${category}`,
-        catalog: EventCatalog.make([Noted]),
-        categories: [category],
-        // No retries and the stop policy: a lost connection counted as a handler failure would stop it.
-        retry: Schedule.stop,
-        batchSize: 2,
-        handle: (event) =>
-          Effect.gen(function*() {
-            const sql = yield* SqlClient.SqlClient
-            if (event.streamVersion === 4 && cuts++ < 2) yield* sql`SELECT pg_terminate_backend(pg_backend_pid())`
-            yield* note(event.data.id)
-          })
-      })
-      const runner = yield* ProjectionRunner.make([projection], { restartSchedule: Schedule.spaced("20 millis") })
-      yield* runner.waitForCatchUp(projection.name).pipe(Effect.timeout("20 seconds"))
-      const status = yield* runner.status(projection.name)
-      expect(status).toMatchObject({ state: "live", parked: 0, lag: 0 })
-      expect(Option.getOrThrow(status.lastError)).toMatch(/projection store is unavailable.*(terminat|Connection)/)
-      expect(cuts).toBe(3)
-      const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql<{ readonly id: string }>`SELECT id FROM ${sql(schema)}.notes WHERE id = ANY(${ids}::text[])`)
-      expect(rows.map((row) => row.id).sort()).toEqual([...ids].sort())
-    }).pipe(Effect.scoped), 30_000)
+  it.effect(
+    "a runner whose handler loses its connection pauses and resumes; it neither fails nor parks the event",
+    () =>
+      Effect.gen(function*() {
+        const events = yield* EventStore.EventStore
+        const category = `cut${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+        const Noted = Schema.TaggedStruct("Noted", { id: Schema.String })
+        const ids = Array.from({ length: 6 }, () => crypto.randomUUID())
+        yield* events.append(
+          `${category}-1`,
+          ids.map((id) => ({
+            eventId: id,
+            type: "Noted",
+            schemaVersion: 1,
+            data: { id },
+            metadata: {}
+          })),
+          ExpectedVersion.NoStream
+        ).pipe(
+          // The pool may hand out the connection the case before terminated, once.
+          Effect.retry({ times: 3, while: (error) => error._tag === "EventStoreUnavailable" })
+        )
+        let cuts = 0
+        const projection = Projection.make({
+          name: `cut-${category}`,
+          catalog: EventCatalog.make([Noted]),
+          categories: [category],
+          // No retries and the stop policy: a lost connection counted as a handler failure would stop it.
+          retry: Schedule.stop,
+          batchSize: 2,
+          handle: (event) =>
+            Effect.gen(function*() {
+              const sql = yield* SqlClient.SqlClient
+              if (event.streamVersion === 4 && cuts++ < 2) yield* sql`SELECT pg_terminate_backend(pg_backend_pid())`
+              yield* note(event.data.id)
+            })
+        })
+        const runner = yield* ProjectionRunner.make([projection], { restartSchedule: Schedule.spaced("20 millis") })
+        yield* runner.waitForCatchUp(projection.name).pipe(Effect.timeout("20 seconds"))
+        const status = yield* runner.status(projection.name)
+        expect(status).toMatchObject({ state: "live", parked: 0, lag: 0 })
+        expect(Option.getOrThrow(status.lastError)).toMatch(/projection store is unavailable.*(terminat|Connection)/)
+        expect(cuts).toBe(3)
+        const rows = yield* Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql<{ readonly id: string }>`SELECT id FROM ${sql(schema)}.notes WHERE id = ANY(${ids}::text[])`
+        )
+        expect(rows.map((row) => row.id).sort()).toEqual([...ids].sort())
+      }).pipe(Effect.scoped),
+    30_000
+  )
 })

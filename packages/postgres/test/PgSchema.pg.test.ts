@@ -1,10 +1,10 @@
 import type * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqlClient from "@effect/sql/SqlClient"
-import { CheckpointStore, EventStore, ExpectedVersion, Position, ProjectionStore, SnapshotStore } from "@facta/core"
 import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, it } from "@effect/vitest"
+import { CheckpointStore, EventStore, ExpectedVersion, Position, ProjectionStore, SnapshotStore } from "@facta/core"
 import { PgCheckpointStore, PgEventStore, PgProjectionStore, PgSchema, PgSnapshotStore, PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, it } from "@effect/vitest"
 import { Cause, Chunk, Context, Duration, Effect, Either, Exit, Layer, Option, Stream } from "effect"
 import { connect, query } from "./rawPostgres.js"
 import { clientLayer, databaseUrl, storesLayer } from "./support.js"
@@ -13,8 +13,10 @@ const event = (data: unknown) => ({ eventId: crypto.randomUUID(), type: "Thing",
 
 /** Drops `schema` (if it was ever created) when the test's scope closes. */
 const dropOnClose = (schema: string) =>
-  Effect.flatMap(connect(), (raw) =>
-    Effect.addFinalizer(() => Effect.asVoid(query(raw, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`))))
+  Effect.flatMap(
+    connect(),
+    (raw) => Effect.addFinalizer(() => Effect.asVoid(query(raw, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`)))
+  )
 
 const recordedMigrations = (schema: string) =>
   Effect.flatMap(connect(), (raw) =>
@@ -26,7 +28,9 @@ const recordedMigrations = (schema: string) =>
 const schemaExists = (schema: string) =>
   Effect.flatMap(connect(), (raw) =>
     Effect.map(
-      query<{ readonly found: string }>(raw, `SELECT count(*)::text AS found FROM pg_namespace WHERE nspname = $1`, [schema]),
+      query<{ readonly found: string }>(raw, `SELECT count(*)::text AS found FROM pg_namespace WHERE nspname = $1`, [
+        schema
+      ]),
       (rows) => rows[0].found === "1"
     ))
 
@@ -77,7 +81,9 @@ describe("PgSchema migrations", () => {
       // Migrating again is a no-op that leaves data in place.
       yield* Effect.provide(
         EventStore.append("thing-1", [event({ kept: true })], ExpectedVersion.NoStream),
-        PgEventStore.layer({ schema: schema.name, migrate: false }).pipe(Layer.provide(Layer.succeedContext(clients[0])))
+        PgEventStore.layer({ schema: schema.name, migrate: false }).pipe(
+          Layer.provide(Layer.succeedContext(clients[0]))
+        )
       )
       expect(yield* Effect.provide(PgSchema.migrate(schema), clients[1])).toEqual([])
       expect(yield* recordedMigrations(schema.name)).toEqual([
@@ -138,7 +144,9 @@ describe("PgSchema migrations", () => {
         [7, "append_lock_timeout_and_duplicate_stream"]
       ])
       expect(yield* query(raw, `SELECT data FROM "${schema.name}".events`)).toEqual([{ data: { kept: true } }])
-      const columns = yield* query<{ readonly table_name: string; readonly column_name: string; readonly data_type: string }>(
+      const columns = yield* query<
+        { readonly table_name: string; readonly column_name: string; readonly data_type: string }
+      >(
         raw,
         `SELECT table_name, column_name, data_type FROM information_schema.columns
           WHERE table_schema = $1 AND table_name IN ('projection_leases', 'projection_dead_letters')
@@ -208,7 +216,8 @@ describe("PgSchema migrations", () => {
       const schema = PgSchema.make(uniqueSchemaName()).pipe(Either.getOrThrow)
       yield* dropOnClose(schema.name)
       const client = yield* Layer.build(clientLayer(2))
-      const { "1_create_streams_and_events": first, "2_create_snapshots_and_checkpoints": second } = PgSchema.migrations(schema)
+      const { "1_create_streams_and_events": first, "2_create_snapshots_and_checkpoints": second } = PgSchema
+        .migrations(schema)
       const raw = yield* connect()
       yield* Effect.provide(
         Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -225,7 +234,10 @@ describe("PgSchema migrations", () => {
           }))),
         client
       )
-      const before = yield* Effect.provide(Layer.build(PgEventStore.layer({ schema: schema.name, migrate: false })), client)
+      const before = yield* Effect.provide(
+        Layer.build(PgEventStore.layer({ schema: schema.name, migrate: false })),
+        client
+      )
       const old = `thing-${crypto.randomUUID()}`
       const firstEvent = event({ n: 1 })
       yield* Effect.provide(EventStore.append(old, [firstEvent], ExpectedVersion.NoStream), before)
@@ -240,16 +252,31 @@ describe("PgSchema migrations", () => {
         { migration_id: 6, copies: "1" },
         { migration_id: 7, copies: "1" }
       ])
-      const append = (streamId: string, events: ReadonlyArray<ReturnType<typeof event>>, expected: ExpectedVersion.ExpectedVersion) =>
-        Effect.provide(Effect.either(EventStore.append(streamId, events, expected)), after)
+      const append = (
+        streamId: string,
+        events: ReadonlyArray<ReturnType<typeof event>>,
+        expected: ExpectedVersion.ExpectedVersion
+      ) => Effect.provide(Effect.either(EventStore.append(streamId, events, expected)), after)
       // The repeat of the append made before the upgrade is still recognized.
-      expect(yield* append(old, [firstEvent], ExpectedVersion.NoStream)).toMatchObject({ right: { written: false, nextExpectedVersion: 1 } })
-      expect(yield* append(old, [event({ n: 2 })], ExpectedVersion.NoStream)).toMatchObject({ left: { _tag: "ConcurrencyConflict", actual: 1 } })
-      expect(yield* append(old, [event({ n: 2 })], ExpectedVersion.Exact(0))).toMatchObject({ left: { _tag: "ConcurrencyConflict", actual: 1 } })
-      expect(yield* append(old, [event({ n: 2 })], ExpectedVersion.Exact(1))).toMatchObject({ right: { written: true, nextExpectedVersion: 2 } })
+      expect(yield* append(old, [firstEvent], ExpectedVersion.NoStream)).toMatchObject({
+        right: { written: false, nextExpectedVersion: 1 }
+      })
+      expect(yield* append(old, [event({ n: 2 })], ExpectedVersion.NoStream)).toMatchObject({
+        left: { _tag: "ConcurrencyConflict", actual: 1 }
+      })
+      expect(yield* append(old, [event({ n: 2 })], ExpectedVersion.Exact(0))).toMatchObject({
+        left: { _tag: "ConcurrencyConflict", actual: 1 }
+      })
+      expect(yield* append(old, [event({ n: 2 })], ExpectedVersion.Exact(1))).toMatchObject({
+        right: { written: true, nextExpectedVersion: 2 }
+      })
       const fresh = `thing-${crypto.randomUUID()}`
-      expect(yield* append(fresh, [event({ n: 1 }), event({ n: 2 })], ExpectedVersion.Exact(0))).toMatchObject({ right: { written: true, nextExpectedVersion: 2 } })
-      expect(yield* append(fresh, [], ExpectedVersion.Exact(2))).toMatchObject({ right: { written: false, nextExpectedVersion: 2 } })
+      expect(yield* append(fresh, [event({ n: 1 }), event({ n: 2 })], ExpectedVersion.Exact(0))).toMatchObject({
+        right: { written: true, nextExpectedVersion: 2 }
+      })
+      expect(yield* append(fresh, [], ExpectedVersion.Exact(2))).toMatchObject({
+        right: { written: false, nextExpectedVersion: 2 }
+      })
       const versions = yield* query<{ readonly stream_id: string; readonly version: string }>(
         raw,
         `SELECT stream_id, version::text AS version FROM "${schema.name}".streams ORDER BY version`
@@ -272,14 +299,18 @@ describe("PgSchema migrations", () => {
       expect(append).toBeInstanceOf(EventStore.EventStoreUnavailable)
       expect(append).toMatchObject({ operation: "append" })
       expect(append.message).toContain(schema)
-      const read = typedFailure(yield* Effect.exit(Effect.provide(Stream.runDrain(EventStore.readStream("thing-1")), stores)))
+      const read = typedFailure(
+        yield* Effect.exit(Effect.provide(Stream.runDrain(EventStore.readStream("thing-1")), stores))
+      )
       expect(read).toMatchObject({ _tag: "EventStoreUnavailable", operation: "readStream" })
       const all = typedFailure(yield* Effect.exit(Effect.provide(Stream.runDrain(EventStore.readAll()), stores)))
       expect(all).toMatchObject({ _tag: "EventStoreUnavailable", operation: "readAll" })
       const version = typedFailure(yield* Effect.exit(Effect.provide(EventStore.streamVersion("thing-1"), stores)))
       expect(version).toMatchObject({ _tag: "EventStoreUnavailable", operation: "streamVersion" })
       const snapshot = typedFailure(
-        yield* Effect.exit(Effect.provide(Effect.flatMap(SnapshotStore.SnapshotStore, (s) => s.load("thing-1")), stores))
+        yield* Effect.exit(
+          Effect.provide(Effect.flatMap(SnapshotStore.SnapshotStore, (s) => s.load("thing-1")), stores)
+        )
       )
       expect(snapshot).toBeInstanceOf(SnapshotStore.SnapshotStoreUnavailable)
       const checkpoint = typedFailure(
@@ -288,7 +319,10 @@ describe("PgSchema migrations", () => {
       expect(checkpoint).toBeInstanceOf(CheckpointStore.CheckpointStoreUnavailable)
       const lease = typedFailure(
         yield* Effect.exit(
-          Effect.provide(Effect.flatMap(ProjectionStore.ProjectionStore, (p) => p.acquire("p", "me", Duration.seconds(1))), stores)
+          Effect.provide(
+            Effect.flatMap(ProjectionStore.ProjectionStore, (p) => p.acquire("p", "me", Duration.seconds(1))),
+            stores
+          )
         )
       )
       expect(lease).toBeInstanceOf(ProjectionStore.ProjectionStoreUnavailable)
@@ -395,11 +429,17 @@ describe("PgSchema isolation", () => {
       expect(yield* Effect.provide(EventStore.streamVersion("thing-only-in-a"), b)).toEqual(Option.none())
 
       yield* Effect.provide(
-        Effect.flatMap(SnapshotStore.SnapshotStore, (s) => s.save(streamId, { version: 2, schemaVersion: 1, state: "a" })),
+        Effect.flatMap(
+          SnapshotStore.SnapshotStore,
+          (s) => s.save(streamId, { version: 2, schemaVersion: 1, state: "a" })
+        ),
         a
       )
       yield* Effect.provide(
-        Effect.flatMap(CheckpointStore.CheckpointStore, (c) => c.save("projection", Position.of(Chunk.unsafeLast(readA)))),
+        Effect.flatMap(
+          CheckpointStore.CheckpointStore,
+          (c) => c.save("projection", Position.of(Chunk.unsafeLast(readA)))
+        ),
         a
       )
       expect(yield* Effect.provide(Effect.flatMap(SnapshotStore.SnapshotStore, (s) => s.load(streamId)), b)).toEqual(
@@ -407,7 +447,11 @@ describe("PgSchema isolation", () => {
       )
       expect(yield* Effect.provide(Effect.flatMap(CheckpointStore.CheckpointStore, (c) => c.load("projection")), b))
         .toEqual(Option.none())
-      expect(Option.isSome(yield* Effect.provide(Effect.flatMap(CheckpointStore.CheckpointStore, (c) => c.load("projection")), a)))
+      expect(
+        Option.isSome(
+          yield* Effect.provide(Effect.flatMap(CheckpointStore.CheckpointStore, (c) => c.load("projection")), a)
+        )
+      )
         .toBe(true)
     }))
 })

@@ -2,9 +2,9 @@
  * Snapshots in Postgres behave as in memory (one contract, run against both), and loading an
  * aggregate through a Postgres snapshot gives the same state as replaying every event.
  */
+import { expect, layer, type Vitest } from "@effect/vitest"
 import { Aggregate, CommandHandler, Decider, EventCatalog, SnapshotStore, StreamId } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer, type Vitest } from "@effect/vitest"
 import { Cause, Effect, Exit, Option, Schema } from "effect"
 import { connect, query } from "./rawPostgres.js"
 import { storesLayer } from "./support.js"
@@ -91,7 +91,9 @@ const snapshotContract = (it: Vitest.MethodsNonLive<SnapshotStore.SnapshotStore>
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) {
         expect(Cause.isDie(exit.cause), Cause.pretty(exit.cause)).toBe(false)
-        expect(Option.getOrThrow(Cause.failureOption(exit.cause))).toBeInstanceOf(SnapshotStore.SnapshotStoreUnavailable)
+        expect(Option.getOrThrow(Cause.failureOption(exit.cause))).toBeInstanceOf(
+          SnapshotStore.SnapshotStoreUnavailable
+        )
       }
       expect(yield* store.load(streamId)).toEqual(Option.none())
     }))
@@ -111,7 +113,10 @@ const CounterEvents = EventCatalog.make([Added])
 const CounterState = Schema.Struct({ total: Schema.Number, count: Schema.Number })
 const counterDecider = Decider.make({
   initialState: { total: 0, count: 0 },
-  decide: (command: { readonly amount: number }, _state: typeof CounterState.Type): ReadonlyArray<typeof Added.Type> => [
+  decide: (
+    command: { readonly amount: number },
+    _state: typeof CounterState.Type
+  ): ReadonlyArray<typeof Added.Type> => [
     { _tag: "Added", amount: command.amount }
   ],
   evolve: (state: typeof CounterState.Type, event: typeof Added.Type) => ({

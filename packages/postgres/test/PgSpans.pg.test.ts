@@ -1,5 +1,5 @@
-import { EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect, it } from "@effect/vitest"
+import { EventStore, ExpectedVersion } from "@facta/core"
 import { RecordingTracer } from "@facta/testing"
 import { Effect, Layer } from "effect"
 import { storesLayer } from "./support.js"
@@ -35,13 +35,18 @@ describe("spans on Postgres", () => {
       Effect.gen(function*() {
         const spans = yield* traced(storesLayer(undefined, { withoutPool: true }), operation)
         expect(spans.find((span) => span.name === `EventStore.${name}`)?.parent).toBe("command")
-        expect(spans.filter((span) => span.name === "sql.execute").map((span) => span.parent)).toEqual([`EventStore.${name}`])
+        expect(spans.filter((span) => span.name === "sql.execute").map((span) => span.parent)).toEqual([
+          `EventStore.${name}`
+        ])
       }))
 
     it.scoped(`${name}: on the PgPool it makes no statement span, only its own`, () =>
       Effect.gen(function*() {
         const spans = yield* traced(storesLayer(), operation)
-        expect(spans.map((span) => [span.name, span.parent])).toEqual([["command", undefined], [`EventStore.${name}`, "command"]])
+        expect(spans.map((span) => [span.name, span.parent])).toEqual([["command", undefined], [
+          `EventStore.${name}`,
+          "command"
+        ]])
       }))
   }
 })

@@ -4,12 +4,25 @@
  * their causes, spans or logs.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, it } from "@effect/vitest"
 import { EventCatalog, EventStore, ExpectedVersion, Projection } from "@facta/core"
 import { PgPool, PgStore } from "@facta/postgres"
 import { RecordingTracer } from "@facta/testing"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, it } from "@effect/vitest"
-import { Cause, Config, ConfigError, ConfigProvider, Effect, Exit, Layer, Logger, Option, Redacted, Schema, Stream } from "effect"
+import {
+  Cause,
+  Config,
+  ConfigError,
+  ConfigProvider,
+  Effect,
+  Exit,
+  Layer,
+  Logger,
+  Option,
+  Redacted,
+  Schema,
+  Stream
+} from "effect"
 import { createServer } from "node:net"
 import { connect, dropSchemaOnRelease, query } from "./rawPostgres.js"
 import { databaseUrl } from "./support.js"
@@ -33,7 +46,12 @@ const describeDeeply = (value: unknown, depth = 0): string =>
   depth > 5 || value === null || value === undefined
     ? ""
     : typeof value === "object"
-    ? [String(value), ...Object.getOwnPropertyNames(value).map((key) => describeDeeply((value as Record<string, unknown>)[key], depth + 1))]
+    ? [
+      String(value),
+      ...Object.getOwnPropertyNames(value).map((key) =>
+        describeDeeply((value as Record<string, unknown>)[key], depth + 1)
+      )
+    ]
       .join("\n")
     : String(value)
 
@@ -83,9 +101,15 @@ describe("PgStore.layerConfig", () => {
     const notes = Projection.make({
       name: "notes",
       catalog,
-      setup: Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE IF NOT EXISTS ${sql(schema)}.notes (text text)`),
+      setup: Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql`CREATE TABLE IF NOT EXISTS ${sql(schema)}.notes (text text)`
+      ),
       handle: (event) =>
-        Effect.flatMap(SqlClient.SqlClient, (sql) => sql`INSERT INTO ${sql(schema)}.notes (text) VALUES (${event.data.text})`).pipe(
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql`INSERT INTO ${sql(schema)}.notes (text) VALUES (${event.data.text})`
+        ).pipe(
           Effect.tap(() => void seen.push(event.data.text))
         )
     })
@@ -138,11 +162,17 @@ describe("PgStore.layerConfig", () => {
       expect(Option.getOrThrow(missing.failure)).toMatchObject({ _op: "MissingData", path: ["DATABASE_URL"] })
       expect(ConfigError.isConfigError(Option.getOrThrow(missing.failure))).toBe(true)
 
-      const notANumber = yield* build(PgStore.layerConfig({ maxConnections: Config.integer("FACTA_MAX_CONNECTIONS") }), {
-        DATABASE_URL: databaseUrl(),
-        FACTA_MAX_CONNECTIONS: "many"
+      const notANumber = yield* build(
+        PgStore.layerConfig({ maxConnections: Config.integer("FACTA_MAX_CONNECTIONS") }),
+        {
+          DATABASE_URL: databaseUrl(),
+          FACTA_MAX_CONNECTIONS: "many"
+        }
+      )
+      expect(Option.getOrThrow(notANumber.failure)).toMatchObject({
+        _op: "InvalidData",
+        path: ["FACTA_MAX_CONNECTIONS"]
       })
-      expect(Option.getOrThrow(notANumber.failure)).toMatchObject({ _op: "InvalidData", path: ["FACTA_MAX_CONNECTIONS"] })
 
       const mysql = yield* build(PgStore.layerConfig(), { DATABASE_URL: `mysql://facta:${password}@127.0.0.1/db` })
       expect(Option.getOrThrow(mysql.failure)).toMatchObject({ _op: "InvalidData", path: ["DATABASE_URL"] })
@@ -161,10 +191,14 @@ describe("PgStore.layerConfig", () => {
   it.live("a server that cannot be reached fails with DatabaseUnreachable; the password is in no message, cause, span or log", () =>
     Effect.gen(function*() {
       const port = yield* closedPort
-      const { failure, shown, spans } = yield* build(PgStore.layerConfig({ connectTimeout: Config.duration("TIMEOUT") }), {
-        DATABASE_URL: `postgres://facta:${password}@127.0.0.1:${port}/facta_app?application_name=x&password=${password}`,
-        TIMEOUT: "2 seconds"
-      })
+      const { failure, shown, spans } = yield* build(
+        PgStore.layerConfig({ connectTimeout: Config.duration("TIMEOUT") }),
+        {
+          DATABASE_URL:
+            `postgres://facta:${password}@127.0.0.1:${port}/facta_app?application_name=x&password=${password}`,
+          TIMEOUT: "2 seconds"
+        }
+      )
       const error = Option.getOrThrow(failure)
       expect(error).toBeInstanceOf(PgStore.DatabaseUnreachable)
       expect(error).toMatchObject({ target: `127.0.0.1:${port}/facta_app` })

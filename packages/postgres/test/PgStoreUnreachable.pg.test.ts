@@ -2,8 +2,8 @@
  * A database that cannot be reached when the layer starts: `DatabaseUnreachable` names the
  * target (host, port, database) and never the password.
  */
-import { PgStore } from "@facta/postgres"
 import { describe, expect, it } from "@effect/vitest"
+import { PgStore } from "@facta/postgres"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { createServer } from "node:net"
 import { databaseUrl } from "./support.js"
@@ -23,7 +23,8 @@ const describeDeeply = (value: unknown, depth = 0): string =>
   depth > 4 || value === null || value === undefined
     ? ""
     : typeof value === "object"
-    ? Object.getOwnPropertyNames(value).map((key) => describeDeeply((value as Record<string, unknown>)[key], depth + 1)).join("\n")
+    ? Object.getOwnPropertyNames(value).map((key) => describeDeeply((value as Record<string, unknown>)[key], depth + 1))
+      .join("\n")
     : String(value)
 
 /** Builds the stores from `url` and returns the typed failure, checking it is not a defect. */

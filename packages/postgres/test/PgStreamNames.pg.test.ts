@@ -2,9 +2,9 @@
  * Stream ids reach Postgres only as bound parameters: every valid name round-trips exactly, and
  * an invalid one is rejected before anything is sent.
  */
+import { expect, layer } from "@effect/vitest"
 import { EventStore, ExpectedVersion, StreamId } from "@facta/core"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Option, Stream } from "effect"
 import type pg from "pg"
 import { connect, query } from "./rawPostgres.js"
@@ -63,13 +63,19 @@ layer(storesLayer(schema))("Postgres stream names", (it) => {
       const raw = yield* connect()
       expect(names.map(([, name]) => name.length).slice(-2)).toEqual([512, 512])
       for (const [label, streamId] of names) {
-        const first = yield* EventStore.append(streamId, [event({ label, n: 1 }), event({ n: 2 })], ExpectedVersion.NoStream)
+        const first = yield* EventStore.append(
+          streamId,
+          [event({ label, n: 1 }), event({ n: 2 })],
+          ExpectedVersion.NoStream
+        )
         expect(first.nextExpectedVersion, label).toBe(2)
         yield* EventStore.append(streamId, [event({ n: 3 })], ExpectedVersion.Exact(2))
         const read = Chunk.toReadonlyArray(yield* Stream.runCollect(EventStore.readStream(streamId)))
         expect(read.map((e) => e.streamId), label).toEqual([streamId, streamId, streamId])
         expect(read.map((e) => e.streamVersion), label).toEqual([1, 2, 3])
-        const backwards = yield* Stream.runCollect(EventStore.readStream(streamId, { direction: "backwards", limit: 1 }))
+        const backwards = yield* Stream.runCollect(
+          EventStore.readStream(streamId, { direction: "backwards", limit: 1 })
+        )
         expect(Chunk.toReadonlyArray(backwards).map((e) => e.streamVersion), label).toEqual([3])
         expect(yield* EventStore.streamVersion(streamId), label).toEqual(Option.some(3))
         const [row] = yield* storedName(raw, streamId)
@@ -90,7 +96,9 @@ layer(storesLayer(schema))("Postgres stream names", (it) => {
     Effect.gen(function*() {
       for (const [label, streamId] of names) {
         const category = StreamId.category(streamId)
-        const events = Chunk.toReadonlyArray(yield* Stream.runCollect(EventStore.readAll({ filter: { categories: [category] } })))
+        const events = Chunk.toReadonlyArray(
+          yield* Stream.runCollect(EventStore.readAll({ filter: { categories: [category] } }))
+        )
         const expected = names.filter(([, other]) => StreamId.category(other) === category).map(([, other]) => other)
         expect([...new Set(events.map((e) => e.streamId))].sort(), label).toEqual([...new Set(expected)].sort())
       }
@@ -112,7 +120,9 @@ layer(storesLayer(schema))("Postgres stream names", (it) => {
       expect(append).toBeInstanceOf(StreamId.InvalidStreamId)
       expect(append).toMatchObject({ streamId: withNul })
       expect(append.message).toContain("U+0000")
-      expect(yield* Effect.flip(Stream.runDrain(EventStore.readStream(withNul)))).toBeInstanceOf(StreamId.InvalidStreamId)
+      expect(yield* Effect.flip(Stream.runDrain(EventStore.readStream(withNul)))).toBeInstanceOf(
+        StreamId.InvalidStreamId
+      )
       expect(yield* Effect.flip(EventStore.streamVersion(withNul))).toBeInstanceOf(StreamId.InvalidStreamId)
       // Other control characters, lone surrogates (UTF-8 cannot hold them: Postgres would store
       // U+FFFD, merging distinct names) and overlong names alike.

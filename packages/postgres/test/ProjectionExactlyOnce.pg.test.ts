@@ -6,11 +6,33 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { CheckpointStore, EventCatalog, EventStore, ExpectedVersion, Position, Projection, ProjectionRunner } from "@facta/core"
+import { expect, layer } from "@effect/vitest"
+import {
+  CheckpointStore,
+  EventCatalog,
+  EventStore,
+  ExpectedVersion,
+  Position,
+  Projection,
+  ProjectionRunner
+} from "@facta/core"
 import { PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Logger, LogLevel, Option, Random, Redacted, Schedule, Schema, Stream } from "effect"
+import {
+  Chunk,
+  Duration,
+  Effect,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Random,
+  Redacted,
+  Schedule,
+  Schema,
+  Stream
+} from "effect"
 import type pg from "pg"
 import { connect, dropSchemaOnRelease, query } from "./rawPostgres.js"
 import { databaseUrl } from "./support.js"
@@ -40,8 +62,9 @@ const bump = (name: string) =>
 
 const counter = (
   name: string,
-  options: { readonly handleBatch?: Projection.Projection<typeof Ticked.Type, unknown, SqlClient.SqlClient>["handleBatch"] } =
-    {}
+  options: {
+    readonly handleBatch?: Projection.Projection<typeof Ticked.Type, unknown, SqlClient.SqlClient>["handleBatch"]
+  } = {}
 ) =>
   Projection.make({
     name,
@@ -96,10 +119,12 @@ const finishAndCheck = <E, Err>(
       )
     ).pipe(Effect.timeout(Duration.seconds(15)))
     expect(yield* countOf(raw, projection.name)).toBe(total)
-    const events = yield* despiteKills(EventStore.readAll({ filter: { categories: [category] } }).pipe(
-      Stream.runCollect,
-      Effect.map(Chunk.toReadonlyArray)
-    ))
+    const events = yield* despiteKills(
+      EventStore.readAll({ filter: { categories: [category] } }).pipe(
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray)
+      )
+    )
     expect(events).toHaveLength(total)
     const checkpoint = yield* despiteKills(
       Effect.flatMap(CheckpointStore.CheckpointStore, (store) => store.load(projection.name))
@@ -150,7 +175,9 @@ layer(setUp, { excludeTestServices: true })("Projections on Postgres: exactly on
       let before = 0
       while (interruptions < 40) {
         const fiber = yield* Effect.fork(
-          Effect.scoped(Effect.zipRight(ProjectionRunner.make([counter(name)], runnerOptions("restarted")), Effect.never))
+          Effect.scoped(
+            Effect.zipRight(ProjectionRunner.make([counter(name)], runnerOptions("restarted")), Effect.never)
+          )
         )
         yield* Effect.sleep(Duration.millis(yield* Random.nextIntBetween(2, longest)))
         yield* Fiber.interrupt(fiber)
@@ -235,7 +262,8 @@ layer(setUp, { excludeTestServices: true })("Projections on Postgres: exactly on
         catalog,
         categories: [name],
         handle: () => bump(name),
-        reset: Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE ${counts(sql)} SET n = 0 WHERE projection = ${name}`),
+        reset: Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql`UPDATE ${counts(sql)} SET n = 0 WHERE projection = ${name}`),
         batchSize
       })
       const runner = yield* ProjectionRunner.make([projection], runnerOptions("rebuilder"))
@@ -246,7 +274,12 @@ layer(setUp, { excludeTestServices: true })("Projections on Postgres: exactly on
         Effect.forever(
           Effect.zipRight(
             // Suspended: each round appends new events (a repeat of the same ids would write nothing).
-            Effect.zipRight(Effect.suspend(() => appendTo(appended % 20, 5)), Effect.sync(() => void (appended += 5))),
+            Effect.zipRight(
+              Effect.suspend(() =>
+                appendTo(appended % 20, 5)
+              ),
+              Effect.sync(() => void (appended += 5))
+            ),
             Effect.sleep(Duration.millis(5))
           )
         )

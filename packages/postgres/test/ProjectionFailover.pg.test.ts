@@ -6,6 +6,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { expect, layer } from "@effect/vitest"
 import {
   CheckpointStore,
   EventCatalog,
@@ -18,7 +19,6 @@ import {
 } from "@facta/core"
 import { PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { expect, layer } from "@effect/vitest"
 import {
   Chunk,
   Context,
@@ -93,8 +93,10 @@ const stores = Layer.mergeAll(PgStore.layer({ schema, pollInterval: "100 millis"
 )
 
 const setUp = Layer.effectDiscard(
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql`CREATE TABLE ${counts(sql)} (projection text PRIMARY KEY, n integer NOT NULL)`).pipe(Effect.orDie)
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`CREATE TABLE ${counts(sql)} (projection text PRIMARY KEY, n integer NOT NULL)`
+  ).pipe(Effect.orDie)
 ).pipe(Layer.provideMerge(stores))
 
 const register = (raw: pg.Client, name: string) =>
@@ -144,8 +146,7 @@ const retryUnavailable = <A, E extends { readonly _tag: string }, R>(self: Effec
   })
 
 /** A runner's status, read through `retryUnavailable`. */
-const statusOf = (runner: ProjectionRunner.ProjectionRunnerShape, name: string) =>
-  retryUnavailable(runner.status(name))
+const statusOf = (runner: ProjectionRunner.ProjectionRunnerShape, name: string) => retryUnavailable(runner.status(name))
 
 const active = (runner: ProjectionRunner.ProjectionRunnerShape, name: string) =>
   Effect.map(statusOf(runner, name), (status) => status.state === "live" || status.state === "catching-up")
@@ -181,7 +182,11 @@ layer(setUp, { excludeTestServices: true })("Projections on Postgres: failover a
       const killed = yield* terminateApplication(raw, "facta-failover-first")
       yield* waitUntil(active(second.runner, name), Duration.sum(leaseTtl, takeoverMargin))
       const takeover = Date.now() - cutAt
-      yield* Effect.logInfo(`failover: takeover ${takeover} ms after the cut (lease ${Duration.format(leaseTtl)}, ${killed} backends left to kill)`)
+      yield* Effect.logInfo(
+        `failover: takeover ${takeover} ms after the cut (lease ${
+          Duration.format(leaseTtl)
+        }, ${killed} backends left to kill)`
+      )
       expect(takeover).toBeLessThan(Duration.toMillis(Duration.sum(leaseTtl, takeoverMargin)))
 
       // Back on the network, the old holder finds its lease taken and stands by.
@@ -259,7 +264,10 @@ layer(setUp, { excludeTestServices: true })("Projections on Postgres: failover a
           lease,
           Effect.zipRight(
             bump(name),
-            Effect.flatMap(CheckpointStore.CheckpointStore, (checkpoints) => checkpoints.save(name, Position.make(at, at)))
+            Effect.flatMap(
+              CheckpointStore.CheckpointStore,
+              (checkpoints) => checkpoints.save(name, Position.make(at, at))
+            )
           )
         )
       const rejected = yield* Effect.flip(Effect.provide(write(storeA, stale, 7n), a))

@@ -40,13 +40,19 @@ ProjectionRunnerConformance.run(
   readModelTable.pipe(Layer.provideMerge(storesLayer(schema))),
   {
     insert: (projection, row) =>
-      Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql`INSERT INTO ${table(sql)} (projection, event_id, stream_id, stream_version, n)
-            VALUES (${projection}, ${row.eventId}::uuid, ${row.streamId}, ${row.streamVersion}, ${row.n})`),
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) =>
+          sql`INSERT INTO ${table(sql)} (projection, event_id, stream_id, stream_version, n)
+            VALUES (${projection}, ${row.eventId}::uuid, ${row.streamId}, ${row.streamVersion}, ${row.n})`
+      ),
     rows: (projection) =>
-      Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql<RowRecord>`SELECT event_id::text AS event_id, stream_id, stream_version, n
-                         FROM ${table(sql)} WHERE projection = ${projection} ORDER BY seq`).pipe(
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) =>
+          sql<RowRecord>`SELECT event_id::text AS event_id, stream_id, stream_version, n
+                         FROM ${table(sql)} WHERE projection = ${projection} ORDER BY seq`
+      ).pipe(
         Effect.map((rows) =>
           rows.map((row) => ({
             eventId: row.event_id,

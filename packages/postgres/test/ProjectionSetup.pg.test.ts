@@ -4,10 +4,10 @@
  * up without a single retry; an inline projection's setup runs when the store's layer starts.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, it } from "@effect/vitest"
 import { EventCatalog, EventStore, ExpectedVersion, Projection, ProjectionRunner } from "@facta/core"
 import { PgStore } from "@facta/postgres"
 import { uniqueSchemaName } from "@facta/testing/TestDatabase"
-import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { connect, dropSchemaOnRelease, query } from "./rawPostgres.js"
 import { databaseUrl } from "./support.js"
@@ -30,16 +30,21 @@ const totals = (schema: string, options: { readonly failures: Array<string>; rea
     catalog,
     // Any failure would be retried: the test counts them instead, so there must be none.
     retry: Schedule.spaced(Duration.millis(10)).pipe(Schedule.intersect(Schedule.recurs(100))),
-    setup: Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      sql`CREATE TABLE IF NOT EXISTS ${table(sql)} (account text PRIMARY KEY, total integer NOT NULL)`).pipe(
-        Effect.tapError((error) => Effect.sync(() => void options.failures.push(`setup: ${error.message}`)))
-      ),
+    setup: Effect.flatMap(
+      SqlClient.SqlClient,
+      (sql) => sql`CREATE TABLE IF NOT EXISTS ${table(sql)} (account text PRIMARY KEY, total integer NOT NULL)`
+    ).pipe(
+      Effect.tapError((error) => Effect.sync(() => void options.failures.push(`setup: ${error.message}`)))
+    ),
     handle: (event) =>
-      Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql`INSERT INTO ${table(sql)} (account, total) VALUES (${event.streamId}, ${event.data.amount})
-            ON CONFLICT (account) DO UPDATE SET total = ${table(sql)}.total + EXCLUDED.total`).pipe(
-          Effect.tapError((error) => Effect.sync(() => void options.failures.push(`handle: ${error.message}`)))
-        )
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) =>
+          sql`INSERT INTO ${table(sql)} (account, total) VALUES (${event.streamId}, ${event.data.amount})
+            ON CONFLICT (account) DO UPDATE SET total = ${table(sql)}.total + EXCLUDED.total`
+      ).pipe(
+        Effect.tapError((error) => Effect.sync(() => void options.failures.push(`handle: ${error.message}`)))
+      )
   })
 }
 
@@ -47,7 +52,9 @@ const tableExists = (schema: string, table: string) =>
   Effect.scoped(
     Effect.flatMap(connect(), (raw) =>
       Effect.map(
-        query<{ readonly exists: boolean }>(raw, `SELECT to_regclass($1) IS NOT NULL AS exists`, [`"${schema}".${table}`]),
+        query<{ readonly exists: boolean }>(raw, `SELECT to_regclass($1) IS NOT NULL AS exists`, [
+          `"${schema}".${table}`
+        ]),
         (rows) => rows[0].exists
       ))
   )
@@ -55,8 +62,10 @@ const tableExists = (schema: string, table: string) =>
 const totalsIn = (schema: string) =>
   Effect.scoped(
     Effect.flatMap(connect(), (raw) =>
-      query<{ readonly account: string; readonly total: number }>(raw, `SELECT account, total FROM "${schema}".totals ORDER BY account`)
-    )
+      query<{ readonly account: string; readonly total: number }>(
+        raw,
+        `SELECT account, total FROM "${schema}".totals ORDER BY account`
+      ))
   )
 
 describe("Projection setup on Postgres", () => {
@@ -64,7 +73,10 @@ describe("Projection setup on Postgres", () => {
     const schema = uniqueSchemaName()
     const failures: Array<string> = []
     const projection = totals(schema, { failures })
-    const stores = Layer.merge(PgStore.layerFromUrl(databaseUrl(), { schema, maxConnections: 4 }), dropSchemaOnRelease(schema))
+    const stores = Layer.merge(
+      PgStore.layerFromUrl(databaseUrl(), { schema, maxConnections: 4 }),
+      dropSchemaOnRelease(schema)
+    )
     return Effect.gen(function*() {
       // Events first: the projection's table does not exist yet.
       yield* deposit("account-a", 10, 5)
@@ -101,7 +113,10 @@ describe("Projection setup on Postgres", () => {
         )),
       handle: () => Effect.void
     })
-    const stores = Layer.merge(PgStore.layerFromUrl(databaseUrl(), { schema, maxConnections: 4 }), dropSchemaOnRelease(schema))
+    const stores = Layer.merge(
+      PgStore.layerFromUrl(databaseUrl(), { schema, maxConnections: 4 }),
+      dropSchemaOnRelease(schema)
+    )
     return Effect.gen(function*() {
       yield* deposit("account-a", 1)
       const failure = yield* Effect.scoped(

@@ -9,7 +9,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import type pg from "pg"
-import { type ReadStatement, makeRunner, rowsOrFailure } from "../src/internal/statementRunner.js"
+import { makeRunner, type ReadStatement, rowsOrFailure } from "../src/internal/statementRunner.js"
 import { clientLayer, plainClientLayer } from "./support.js"
 
 /** Every column as text, marked: shows that the statement's parsers, not the pool's, ran. */
@@ -52,7 +52,11 @@ describe("statement runner: read", () => {
         Effect.zipRight(
           sql`CREATE TEMPORARY TABLE only_here (n int) ON COMMIT DROP`,
           read(
-            { text: "SELECT 'pool' FROM only_here", types: markedText, portableText: "SELECT 'transaction', $1::text FROM only_here RIGHT JOIN (SELECT 1) AS one ON true" },
+            {
+              text: "SELECT 'pool' FROM only_here",
+              types: markedText,
+              portableText: "SELECT 'transaction', $1::text FROM only_here RIGHT JOIN (SELECT 1) AS one ON true"
+            },
             ["x"],
             numbering,
             rowsOrFailure

@@ -5,7 +5,7 @@
  * connection for work the database did.
  */
 import { Effect } from "effect"
-import { createServer, connect, type Socket } from "node:net"
+import { connect, createServer, type Socket } from "node:net"
 
 export interface CuttingProxy {
   /** The URL to connect through the proxy. */

@@ -49,9 +49,13 @@ export const blockedAppendPid = (client: pg.Client, schema: string) =>
 
 /** Waits until none of `pids` is a live backend any more. */
 const exited = (client: pg.Client, pids: ReadonlyArray<number>) =>
-  query<{ readonly alive: number }>(client, `SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [
-    pids
-  ]).pipe(
+  query<{ readonly alive: number }>(
+    client,
+    `SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ANY($1::int[])`,
+    [
+      pids
+    ]
+  ).pipe(
     Effect.flatMap(([row]) => (row.alive === 0 ? Effect.void : Effect.fail(`${row.alive} backends still alive`))),
     Effect.retry(Schedule.intersect(Schedule.spaced("5 millis"), Schedule.recurs(1000))),
     Effect.orDie

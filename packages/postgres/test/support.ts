@@ -29,7 +29,9 @@ export const plainClientLayer = (maxConnections = 20) =>
 const dropSchemaOnRelease = (schema: string) =>
   Layer.scopedDiscard(
     Effect.addFinalizer(() =>
-      Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`).pipe(Effect.ignore)
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`).pipe(
+        Effect.ignore
+      )
     )
   )
 
@@ -71,7 +73,9 @@ export const rawClient = Effect.acquireRelease(
  * A recorded event as a store hands it out, with positions beyond 2^53 and a payload of unicode,
  * quotes and nested keys: for stores that keep whole envelopes (parked events).
  */
-export const recordedEnvelope = (overrides: Partial<RecordedEvent.RecordedEvent> = {}): RecordedEvent.RecordedEvent => ({
+export const recordedEnvelope = (
+  overrides: Partial<RecordedEvent.RecordedEvent> = {}
+): RecordedEvent.RecordedEvent => ({
   eventId: crypto.randomUUID(),
   streamId: "thing-1" as RecordedEvent.RecordedEvent["streamId"],
   streamVersion: 3,

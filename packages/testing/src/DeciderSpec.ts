@@ -152,8 +152,7 @@ const makeWhen = <C, S, E, Err, R>(
   history: ReadonlyArray<E>,
   command: C
 ): When<S, E, Err, R> => {
-  const context = (): string =>
-    `given ${history.length === 0 ? "no events" : render(history)}\nwhen ${render(command)}`
+  const context = (): string => `given ${history.length === 0 ? "no events" : render(history)}\nwhen ${render(command)}`
   const outcome: Effect.Effect<Outcome<S, E, Err>, never, R> = Effect.suspend(() => {
     const before = Decider.replay(subject.decider, history)
     return subject.decider.decide(command, before).pipe(
@@ -175,14 +174,16 @@ const makeWhen = <C, S, E, Err, R>(
   })
 
   /** Runs the command and hands the events and state on, or dies when it was rejected. */
-  const decided = (expectation: string): Effect.Effect<{ readonly events: ReadonlyArray<E>; readonly state: S }, never, R> =>
+  const decided = (
+    expectation: string
+  ): Effect.Effect<{ readonly events: ReadonlyArray<E>; readonly state: S }, never, R> =>
     Effect.flatMap(outcome, (result) =>
       Effect.sync(() => {
         if (result._tag === "Rejected") {
           assert.fail(
-            `${context()}\nexpected ${expectation}, but decide failed with ${
-              render(plainError(result.error))
-            }\n(${errorMessage(result.error)})`
+            `${context()}\nexpected ${expectation}, but decide failed with ${render(plainError(result.error))}\n(${
+              errorMessage(result.error)
+            })`
           )
         }
         if (subject.encodes !== undefined) {
@@ -241,14 +242,22 @@ const makeWhen = <C, S, E, Err, R>(
         const error = result.error
         if (expected === undefined) return
         if (typeof expected === "string") {
-          expect(tagOf(error), `${context()}\nexpected a domain error tagged ${expected}, but decide failed with ${render(plainError(error))}`)
+          expect(
+            tagOf(error),
+            `${context()}\nexpected a domain error tagged ${expected}, but decide failed with ${
+              render(plainError(error))
+            }`
+          )
             .toBe(expected)
         } else if (typeof expected === "function") {
           if (!(expected as (error: Err) => boolean)(error)) {
             assert.fail(`${context()}\nthe domain error does not satisfy the expectation: ${render(plainError(error))}`)
           }
         } else {
-          expect(comparableError(error, expected), `${context()}\ndecide failed with another domain error than expected`)
+          expect(
+            comparableError(error, expected),
+            `${context()}\ndecide failed with another domain error than expected`
+          )
             .toEqual(comparableError(expected, error))
         }
       }))
@@ -277,7 +286,9 @@ const comparableError = (error: unknown, other: unknown): unknown => {
   const fields: Record<string, unknown> = { ...plain }
   const message = hidden(error, "message")
   if ((message !== undefined && message !== "") || (hidden(other, "message") ?? "") !== "") fields.message = message
-  if (hidden(error, "cause") !== undefined || hidden(other, "cause") !== undefined) fields.cause = hidden(error, "cause")
+  if (hidden(error, "cause") !== undefined || hidden(other, "cause") !== undefined) {
+    fields.cause = hidden(error, "cause")
+  }
   return fields
 }
 

@@ -9,8 +9,8 @@
  *
  * @since 0.1.0
  */
-import type { EventStore } from "@facta/core"
 import { layer } from "@effect/vitest"
+import type { EventStore } from "@facta/core"
 import { Duration, type Layer } from "effect"
 import { appendCases } from "./internal/eventStoreConformance/appends.js"
 import { catalogCases } from "./internal/eventStoreConformance/catalog.js"
@@ -66,7 +66,11 @@ export interface Options {
  * @since 0.1.0
  * @category suites
  */
-export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventStore, E>, options: Options = {}): void => {
+export const run = <E>(
+  name: string,
+  storeLayer: Layer.Layer<EventStore.EventStore, E>,
+  options: Options = {}
+): void => {
   const settings: Settings = {
     raceRounds: options.raceRounds ?? 200,
     raceFibers: options.raceFibers ?? 16,

@@ -41,7 +41,12 @@ import { fingerprint, render } from "./internal/describe.js"
  * @since 0.1.0
  * @category models
  */
-export type Law = "replayIsDeterministic" | "snapshotRestoresState" | "eventsRoundTrip" | "evolveIsTotal" | "oldVersionsUpcast"
+export type Law =
+  | "replayIsDeterministic"
+  | "snapshotRestoresState"
+  | "eventsRoundTrip"
+  | "evolveIsTotal"
+  | "oldVersionsUpcast"
 
 /**
  * A law did not hold. `report` is fast-check's account of the failure: the shrunk
@@ -454,7 +459,8 @@ const runProperty = <Ts extends Array<unknown>>(
             counterexample: details.counterexample ?? [],
             seed: details.seed,
             path: details.counterexamplePath ?? undefined,
-            report: FastCheck.defaultReportMessage(details) ?? `fast-check reported a failure after ${details.numRuns} runs`
+            report: FastCheck.defaultReportMessage(details) ??
+              `fast-check reported a failure after ${details.numRuns} runs`
           })
         )
         : Effect.void
@@ -530,7 +536,9 @@ const assertDeterministicReplay = <S, E>(decider: Folder<S, E>, events: Readonly
   const second = withClockMoved(() => replayOrThrow(decider, events, "second replay, with the clock moved"))
   if (!sameState(first, second)) {
     throw broken(
-      `replaying the same ${count(events)} twice gave different states (the second time with the clock a year ahead: does evolve read it?)\nevents: ${
+      `replaying the same ${
+        count(events)
+      } twice gave different states (the second time with the clock a year ahead: does evolve read it?)\nevents: ${
         render(events)
       }\nfirst:  ${render(first)}\nsecond: ${render(second)}`
     )
@@ -563,13 +571,17 @@ const assertSnapshotsRestore = <S, E>(
     const state = Decider.replay(decider, events.slice(0, version))
     const encoded = encode(state)
     if (Either.isLeft(encoded)) {
-      throw broken(`${where}: the state does not encode with the snapshot schema\nstate: ${render(state)}\n${encoded.left.message}`)
+      throw broken(
+        `${where}: the state does not encode with the snapshot schema\nstate: ${render(state)}\n${encoded.left.message}`
+      )
     }
     const text = jsonText(encoded.right, `${where}: the encoded state`)
     const decoded = decode(JSON.parse(text))
     if (Either.isLeft(decoded)) {
       throw broken(
-        `${where}: the snapshot does not decode after JSON\nstate: ${render(state)}\nJSON: ${text}\n${decoded.left.message}`
+        `${where}: the snapshot does not decode after JSON\nstate: ${
+          render(state)
+        }\nJSON: ${text}\n${decoded.left.message}`
       )
     }
     const restored = Decider.fold(decider, decoded.right, events.slice(version))
@@ -632,7 +644,9 @@ const decodeOldVersion = <C, S, E extends { readonly _tag: string }, Err, R>(
   }
   const again = EventCatalog.encode(aggregate.catalog)(event)
   if (Either.isLeft(again)) {
-    throw broken(`${where}, stored as ${text}, upcasts to ${render(event)}, which does not encode:\n${again.left.message}`)
+    throw broken(
+      `${where}, stored as ${text}, upcasts to ${render(event)}, which does not encode:\n${again.left.message}`
+    )
   }
   return event
 }
@@ -698,7 +712,9 @@ const jsonText = (value: unknown, what: string): string => {
   try {
     text = JSON.stringify(value)
   } catch (error) {
-    throw broken(`${what} is not JSON: ${error instanceof Error ? error.message : String(error)}\nvalue: ${render(value)}`)
+    throw broken(
+      `${what} is not JSON: ${error instanceof Error ? error.message : String(error)}\nvalue: ${render(value)}`
+    )
   }
   if (text === undefined) throw broken(`${what} is not JSON: ${render(value)}`)
   return text

@@ -8,23 +8,23 @@
  *
  * @since 0.1.0
  */
+import { describe, expect, layer } from "@effect/vitest"
 import type { CheckpointStore, EventStore, ProjectionStore, RecordedEvent } from "@facta/core"
 import { Position, ProjectionRunner } from "@facta/core"
-import { describe, expect, layer } from "@effect/vitest"
 import type { Layer } from "effect"
 import { Duration, Effect, Exit, Logger, LogLevel, Option, Ref, Scope } from "effect"
 import type { CaseRegistrar } from "./internal/projectionConformance/cases.js"
+import { clockSkewCases } from "./internal/projectionConformance/clocks.js"
+import { failureCases } from "./internal/projectionConformance/failures.js"
 import type { Counted, Row, SuiteSettings } from "./internal/projectionConformance/fixtures.js"
 import { makeFixture } from "./internal/projectionConformance/fixtures.js"
-import { failureCases } from "./internal/projectionConformance/failures.js"
-import { leaseCases } from "./internal/projectionConformance/leases.js"
 import {
   leaseRenewalCases,
   parkedOrderCases,
   parkingCases,
   rebuildParkedCases
 } from "./internal/projectionConformance/integrity.js"
-import { clockSkewCases } from "./internal/projectionConformance/clocks.js"
+import { leaseCases } from "./internal/projectionConformance/leases.js"
 
 /**
  * A row of the suite's read model: one per handled event.

@@ -79,12 +79,18 @@ export const startEmbedded = async (): Promise<Server> => {
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
     postgresFlags: [
-      "-c", "listen_addresses=127.0.0.1",
-      "-c", "unix_socket_directories=",
-      "-c", "fsync=off",
-      "-c", "synchronous_commit=off",
-      "-c", "full_page_writes=off",
-      "-c", "max_connections=200"
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+      "-c",
+      "max_connections=200"
     ],
     onLog: (message) => void logs.push(String(message)),
     onError: (message) => void logs.push(String(message))
@@ -136,7 +142,9 @@ export const scoped = Effect.acquireRelease(
   Effect.tryPromise({
     try: start,
     catch: (cause) =>
-      cause instanceof TestDatabaseError ? cause : new TestDatabaseError({ reason: "Could not start PostgreSQL", cause })
+      cause instanceof TestDatabaseError
+        ? cause
+        : new TestDatabaseError({ reason: "Could not start PostgreSQL", cause })
   }),
   (server) => Effect.promise(server.stop)
 )

@@ -1,6 +1,6 @@
+import { assert, describe, expect, it } from "@effect/vitest"
 import { Aggregate, Decider, EventCatalog } from "@facta/core"
 import { DeciderSpec } from "@facta/testing"
-import { assert, describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Data, Effect, Exit, Schema } from "effect"
 
 // A door: opened, closed, locked with a code. Small enough to see every outcome at a glance.
@@ -16,7 +16,10 @@ type DoorCommand =
   | { readonly _tag: "Close" }
   | { readonly _tag: "Lock"; readonly code: string }
 
-type DoorState = { readonly _tag: "Shut"; readonly openings: number } | { readonly _tag: "Ajar"; readonly openings: number } | {
+type DoorState = { readonly _tag: "Shut"; readonly openings: number } | {
+  readonly _tag: "Ajar"
+  readonly openings: number
+} | {
   readonly _tag: "Bolted"
   readonly openings: number
   readonly code: string
@@ -25,7 +28,10 @@ type DoorState = { readonly _tag: "Shut"; readonly openings: number } | { readon
 class DoorIsLocked extends Data.TaggedError("DoorIsLocked")<{ readonly code: string }> {}
 class DoorIsOpen extends Data.TaggedError("DoorIsOpen")<{}> {}
 
-const decide = (command: DoorCommand, state: DoorState): Effect.Effect<ReadonlyArray<DoorEvent>, DoorIsLocked | DoorIsOpen> => {
+const decide = (
+  command: DoorCommand,
+  state: DoorState
+): Effect.Effect<ReadonlyArray<DoorEvent>, DoorIsLocked | DoorIsOpen> => {
   switch (command._tag) {
     case "Open":
       if (state._tag === "Bolted") return Effect.fail(new DoorIsLocked({ code: state.code }))
@@ -76,7 +82,8 @@ describe("DeciderSpec", () => {
         })
       }))
 
-    it.effect("thenNothing: no events and no error", () => spec.given([{ _tag: "Opened" }]).when({ _tag: "Open" }).thenNothing())
+    it.effect("thenNothing: no events and no error", () =>
+      spec.given([{ _tag: "Opened" }]).when({ _tag: "Open" }).thenNothing())
 
     it.effect("thenState: the state after the new events", () =>
       spec.given([{ _tag: "Opened" }, { _tag: "Closed" }]).when({ _tag: "Lock", code: "1234" }).thenState({
@@ -97,7 +104,10 @@ describe("DeciderSpec", () => {
     it.effect("DeciderSpec.make and an aggregate work the same way", () =>
       Effect.gen(function*() {
         yield* DeciderSpec.make(Door).when({ _tag: "Open" }).then([{ _tag: "Opened" }])
-        yield* DeciderSpec.for(DoorAggregate).when({ _tag: "Lock", code: "4321" }).then([{ _tag: "Locked", code: "4321" }])
+        yield* DeciderSpec.for(DoorAggregate).when({ _tag: "Lock", code: "4321" }).then([{
+          _tag: "Locked",
+          code: "4321"
+        }])
       }))
 
     it.effect("a decider that needs a service runs with it provided", () => {
@@ -106,7 +116,10 @@ describe("DeciderSpec", () => {
         initialState,
         evolve,
         decide: (command: DoorCommand, state: DoorState) =>
-          Effect.flatMap(Clock, (clock) => clock.hour < 6 ? Effect.fail(new DoorIsLocked({ code: "night" })) : decide(command, state))
+          Effect.flatMap(
+            Clock,
+            (clock) => clock.hour < 6 ? Effect.fail(new DoorIsLocked({ code: "night" })) : decide(command, state)
+          )
       })
       return Effect.gen(function*() {
         yield* DeciderSpec.for(nightDoor).when({ _tag: "Open" }).thenFails(new DoorIsLocked({ code: "night" })).pipe(
@@ -135,7 +148,9 @@ describe("DeciderSpec", () => {
 
     it.effect("events expected, but a domain error: names the error and its fields", () =>
       Effect.gen(function*() {
-        const error = yield* failureOf(spec.given([{ _tag: "Locked", code: "1234" }]).when({ _tag: "Open" }).then([{ _tag: "Opened" }]))
+        const error = yield* failureOf(
+          spec.given([{ _tag: "Locked", code: "1234" }]).when({ _tag: "Open" }).then([{ _tag: "Opened" }])
+        )
         expect(error.message).toContain("expected the events [ { _tag: 'Opened' } ], but decide failed with")
         expect(error.message).toContain("{ _tag: 'DoorIsLocked', code: '1234' }")
       }))
@@ -146,8 +161,12 @@ describe("DeciderSpec", () => {
         expect(error.message).toContain(
           "expected decide to fail with { _tag: 'DoorIsOpen' }, but it succeeded with the events [ { _tag: 'Opened' } ]"
         )
-        const nothing = yield* failureOf(spec.given([{ _tag: "Opened" }]).when({ _tag: "Open" }).thenFails("DoorIsOpen"))
-        expect(nothing.message).toContain("expected decide to fail with a domain error tagged DoorIsOpen, but it succeeded with no events")
+        const nothing = yield* failureOf(
+          spec.given([{ _tag: "Opened" }]).when({ _tag: "Open" }).thenFails("DoorIsOpen")
+        )
+        expect(nothing.message).toContain(
+          "expected decide to fail with a domain error tagged DoorIsOpen, but it succeeded with no events"
+        )
       }))
 
     it.effect("another domain error than expected: a diff of the fields", () =>
@@ -158,20 +177,30 @@ describe("DeciderSpec", () => {
         expect(byValue.actual).toEqual({ _tag: "DoorIsLocked", code: "1234" })
         expect(byValue.expected).toEqual({ _tag: "DoorIsLocked", code: "0000" })
         const byTag = yield* failureOf(locked.thenFails("DoorIsOpen"))
-        expect(byTag.message).toContain("expected a domain error tagged DoorIsOpen, but decide failed with { _tag: 'DoorIsLocked'")
+        expect(byTag.message).toContain(
+          "expected a domain error tagged DoorIsOpen, but decide failed with { _tag: 'DoorIsLocked'"
+        )
         const byPredicate = yield* failureOf(locked.thenFails((e) => e._tag === "DoorIsLocked" && e.code === "0000"))
-        expect(byPredicate.message).toContain("the domain error does not satisfy the expectation: { _tag: 'DoorIsLocked', code: '1234' }")
+        expect(byPredicate.message).toContain(
+          "the domain error does not satisfy the expectation: { _tag: 'DoorIsLocked', code: '1234' }"
+        )
       }))
 
     it.effect("another message or cause than expected: both compared, though hidden from key enumeration", () =>
       Effect.gen(function*() {
         class Refused extends Data.TaggedError("Refused")<{ readonly message: string; readonly cause?: unknown }> {}
-        class Rejected extends Schema.TaggedError<Rejected>()("Rejected", { message: Schema.String, cause: Schema.Unknown }) {}
+        class Rejected
+          extends Schema.TaggedError<Rejected>()("Rejected", { message: Schema.String, cause: Schema.Unknown })
+        {}
         const refusing = (error: Refused | Rejected) =>
-          DeciderSpec.for(Decider.make({ initialState, evolve, decide: () => Effect.fail(error) })).when({ _tag: "Open" })
+          DeciderSpec.for(Decider.make({ initialState, evolve, decide: () => Effect.fail(error) })).when({
+            _tag: "Open"
+          })
         const refused = refusing(new Refused({ message: "the door is jammed", cause: "rust" }))
         yield* refused.thenFails(new Refused({ message: "the door is jammed", cause: "rust" }))
-        const message = yield* failureOf(refused.thenFails(new Refused({ message: "the door is stuck", cause: "rust" })))
+        const message = yield* failureOf(
+          refused.thenFails(new Refused({ message: "the door is stuck", cause: "rust" }))
+        )
         expect(message.message).toContain("decide failed with another domain error than expected")
         expect(message.expected).toMatchObject({ message: "the door is stuck" })
         yield* failureOf(refused.thenFails(new Refused({ message: "the door is jammed", cause: "ice" })))
@@ -190,11 +219,15 @@ describe("DeciderSpec", () => {
 
     it.effect("another state than expected: a diff of the states", () =>
       Effect.gen(function*() {
-        const wrong = yield* failureOf(spec.given([{ _tag: "Opened" }]).when({ _tag: "Close" }).thenState({ _tag: "Shut", openings: 2 }))
+        const wrong = yield* failureOf(
+          spec.given([{ _tag: "Opened" }]).when({ _tag: "Close" }).thenState({ _tag: "Shut", openings: 2 })
+        )
         expect(wrong.message).toContain("the state after the decided events differs from the expected one")
         expect(wrong.actual).toEqual({ _tag: "Shut", openings: 1 })
         const alongEvents = yield* failureOf(
-          spec.given([{ _tag: "Opened" }]).when({ _tag: "Close" }).then([{ _tag: "Closed" }], { state: { _tag: "Ajar", openings: 1 } })
+          spec.given([{ _tag: "Opened" }]).when({ _tag: "Close" }).then([{ _tag: "Closed" }], {
+            state: { _tag: "Ajar", openings: 1 }
+          })
         )
         expect(alongEvents.message).toContain("the state after the events differs from the expected one")
       }))

@@ -1,6 +1,6 @@
+import { assert, describe, expect, it } from "@effect/vitest"
 import { Aggregate, Decider, EventCatalog } from "@facta/core"
 import { Laws } from "@facta/testing"
-import { assert, describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Cause, Context, Data, Effect, Exit, FastCheck, Schema } from "effect"
 
 // A tally: add small amounts, reset, close. Its state keeps the list of amounts so a lossy
@@ -121,7 +121,10 @@ describe("Laws", () => {
           initialState,
           evolve,
           decide: (command: TallyCommand, state: TallyState) =>
-            Effect.flatMap(Limit, (limit) => state.amounts.length >= limit ? Effect.fail(new TallyClosed()) : decide(command, state))
+            Effect.flatMap(
+              Limit,
+              (limit) => state.amounts.length >= limit ? Effect.fail(new TallyClosed()) : decide(command, state)
+            )
         })
       })
       return Effect.asVoid(Laws.check(limited, quick).pipe(Effect.provideService(Limit, 3)))
@@ -160,7 +163,9 @@ describe("Laws", () => {
           })
         })
         const violation = yield* violationOf(Laws.replayIsDeterministic(mutating, quick))
-        expect(violation.message).toContain("evolve mutates the states it is given: replaying 1 event changed the initial state")
+        expect(violation.message).toContain(
+          "evolve mutates the states it is given: replaying 1 event changed the initial state"
+        )
         expect(violation.counterexample).toEqual([[{ _tag: "Add", amount: 1 }]])
       }))
 
@@ -189,7 +194,11 @@ describe("Laws", () => {
 
     it.effect("a snapshot whose encoded form is not JSON breaks snapshotRestoresState", () =>
       Effect.gen(function*() {
-        const BigTally = Schema.Struct({ total: Schema.BigIntFromSelf, amounts: Schema.Array(Schema.Int), closed: Schema.Boolean })
+        const BigTally = Schema.Struct({
+          total: Schema.BigIntFromSelf,
+          amounts: Schema.Array(Schema.Int),
+          closed: Schema.Boolean
+        })
         const notJson = Aggregate.make({
           ...Tally,
           snapshots: {
@@ -216,7 +225,9 @@ describe("Laws", () => {
           decider: Decider.make({
             initialState,
             decide: (command: TallyCommand, state: TallyState): Effect.Effect<ReadonlyArray<Event>, TallyClosed> =>
-              command._tag === "ResetTally" ? Effect.succeed([{ _tag: "Stamped", at: new Date(0) }]) : decide(command, state),
+              command._tag === "ResetTally"
+                ? Effect.succeed([{ _tag: "Stamped", at: new Date(0) }])
+                : decide(command, state),
             evolve: (state: TallyState, event: Event) => event._tag === "Stamped" ? state : evolve(state, event)
           })
         })
@@ -284,7 +295,9 @@ describe("Laws", () => {
 
     it.effect("the seed and path of a violation replay the same counterexample", () =>
       Effect.gen(function*() {
-        const broken = withEvolve((state, event) => event._tag === "Reset" ? { ...state, total: 0 } : evolve(state, event))
+        const broken = withEvolve((state, event) =>
+          event._tag === "Reset" ? { ...state, total: 0 } : evolve(state, event)
+        )
         const brokenSnapshot = Aggregate.make({
           ...broken,
           snapshots: {
@@ -297,7 +310,9 @@ describe("Laws", () => {
           }
         })
         const first = yield* violationOf(Laws.snapshotRestoresState(brokenSnapshot, quick))
-        const options = first.path === undefined ? { ...quick, seed: first.seed } : { ...quick, seed: first.seed, path: first.path }
+        const options = first.path === undefined
+          ? { ...quick, seed: first.seed }
+          : { ...quick, seed: first.seed, path: first.path }
         const again = yield* violationOf(Laws.snapshotRestoresState(brokenSnapshot, options))
         expect(again.counterexample).toEqual(first.counterexample)
         expect(first.message).toContain(`seed: ${first.seed}`)
@@ -307,7 +322,10 @@ describe("Laws", () => {
   describe("stronger laws (issue 14)", () => {
     it.effect("an evolve that reads the clock breaks replayIsDeterministic on every run", () =>
       Effect.gen(function*() {
-        const stamping = withEvolve((state, event) => ({ ...evolve(state, event), total: evolve(state, event).total + (Date.now() % 2) }))
+        const stamping = withEvolve((state, event) => ({
+          ...evolve(state, event),
+          total: evolve(state, event).total + (Date.now() % 2)
+        }))
         const dating = withEvolve((state, event) =>
           ({ ...evolve(state, event), seenAt: new Date() }) as unknown as TallyState
         )
@@ -335,7 +353,13 @@ describe("Laws", () => {
       Effect.gen(function*() {
         const right = upcasting((v1) => ({ _tag: "Added", amount: v1.value }))
         const checked = yield* Laws.check(right, quick)
-        expect(checked).toEqual(["replayIsDeterministic", "snapshotRestoresState", "eventsRoundTrip", "evolveIsTotal", "oldVersionsUpcast"])
+        expect(checked).toEqual([
+          "replayIsDeterministic",
+          "snapshotRestoresState",
+          "eventsRoundTrip",
+          "evolveIsTotal",
+          "oldVersionsUpcast"
+        ])
         // Out of the current schema's range: the other laws never see a v1 payload.
         const scaled = upcasting((v1) => ({ _tag: "Added", amount: v1.value * 10 }))
         yield* Laws.replayIsDeterministic(scaled, quick)

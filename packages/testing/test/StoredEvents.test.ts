@@ -1,7 +1,7 @@
+import { describe, expect, it } from "@effect/vitest"
 import { Aggregate, Decider, EventCatalog, EventStore, ExpectedVersion, SnapshotStore } from "@facta/core"
 import { StoredEvents } from "@facta/testing"
 import * as StoredEventsModule from "@facta/testing/StoredEvents"
-import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Schema, Stream } from "effect"
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -36,7 +36,11 @@ describe("StoredEvents.append", () => {
   it.effect("stores old shapes as they were written; today's catalog upcasts them on load (v1 → v2 → v3)", () =>
     Effect.gen(function*() {
       const streamId = `account-${crypto.randomUUID()}`
-      const current = yield* EventCatalog.toNewEvent(Events)({ _tag: "FundsDeposited", amountCents: 100, currency: "USD" })
+      const current = yield* EventCatalog.toNewEvent(Events)({
+        _tag: "FundsDeposited",
+        amountCents: 100,
+        currency: "USD"
+      })
       yield* StoredEvents.append(streamId, [
         { type: "FundsDeposited", schemaVersion: 1, data: { amount: 5 } },
         { type: "FundsDeposited", schemaVersion: 2, data: { amountCents: 250 } },
@@ -53,7 +57,10 @@ describe("StoredEvents.append", () => {
         { type: "FundsDeposited", schemaVersion: 3, data: { amountCents: 100, currency: "USD" } }
       ])
 
-      const decoded = yield* EventCatalog.readStream(Events, streamId).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+      const decoded = yield* EventCatalog.readStream(Events, streamId).pipe(
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray)
+      )
       expect(decoded.map((event) => event.data)).toEqual([
         { _tag: "FundsDeposited", amountCents: 500, currency: "EUR" },
         { _tag: "FundsDeposited", amountCents: 250, currency: "EUR" },
@@ -71,10 +78,17 @@ describe("StoredEvents.append", () => {
         { eventId, type: "FundsDeposited", schemaVersion: 1, data: { amount: 1 }, metadata: { userId: "ada" } }
       ])
       expect(result.nextExpectedVersion).toBe(1)
-      const [recorded] = yield* EventStore.readStream(streamId).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+      const [recorded] = yield* EventStore.readStream(streamId).pipe(
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray)
+      )
       expect(recorded).toMatchObject({ eventId, metadata: { userId: "ada" } })
       const conflict = yield* Effect.flip(
-        StoredEvents.append(streamId, [{ type: "FundsDeposited", schemaVersion: 1, data: { amount: 1 } }], ExpectedVersion.NoStream)
+        StoredEvents.append(
+          streamId,
+          [{ type: "FundsDeposited", schemaVersion: 1, data: { amount: 1 } }],
+          ExpectedVersion.NoStream
+        )
       )
       expect(conflict._tag).toBe("ConcurrencyConflict")
       // A stored shape that no version decodes shows as the decode error an old event would give.

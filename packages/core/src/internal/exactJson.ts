@@ -78,7 +78,9 @@ const check = (value: unknown, depth: number, maxDepth: number): Found | undefin
 }
 
 const checkObject = (value: object, depth: number, maxDepth: number): Found | undefined => {
-  if (depth > maxDepth) return found(`is nested more than ${maxDepth} levels deep in objects and arrays (the maxDepth option), at`, true)
+  if (depth > maxDepth) {
+    return found(`is nested more than ${maxDepth} levels deep in objects and arrays (the maxDepth option), at`, true)
+  }
   const prototype: object | null = Object.getPrototypeOf(value)
   if (Array.isArray(value)) {
     // A null prototype changes nothing JSON carries (it reads back as an ordinary array).
@@ -127,7 +129,9 @@ const describe = (root: string, problem: Found): string => {
     for (let outer = 0; outer < holders.length; outer++) {
       const again = holders.indexOf(holders[outer], outer + 1)
       if (again !== -1) {
-        return `${formatPath(root, keys.slice(0, again))} is a cycle: it is ${formatPath(root, keys.slice(0, outer))} again`
+        return `${formatPath(root, keys.slice(0, again))} is a cycle: it is ${
+          formatPath(root, keys.slice(0, outer))
+        } again`
       }
     }
     // The depth first: the path that shows it is long.
@@ -152,6 +156,7 @@ export const inexactness = (value: unknown, root: string, maxDepth: number): str
 // stored as UTF-8 text (PostgreSQL's jsonb rejects both), so every store rejects them alike.
 const unstorableEscape = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i
 
+// eslint-disable-next-line no-control-regex -- NUL is exactly what it looks for
 const unstorableCharacter = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 /** The path to the first string or key with a character that cannot be stored (the text says there is one). */
@@ -168,7 +173,9 @@ const findUnstorable = (value: unknown, keys: Array<string | number>): string | 
     keys.push(key)
     if (typeof key === "string") {
       const match = unstorableCharacter.exec(key)
-      if (match !== null) return `is a key that ${match[0] === "\u0000" ? "contains a NUL character" : "contains a lone surrogate"}`
+      if (match !== null) {
+        return `is a key that ${match[0] === "\u0000" ? "contains a NUL character" : "contains a lone surrogate"}`
+      }
     }
     const problem = findUnstorable(item, keys)
     if (problem !== undefined) return problem
@@ -215,9 +222,9 @@ export const toExactJson = (value: unknown, root: string, limits: Limits): strin
     const bytes = json.length > limits.maxBytes ? json.length : utf8Length(json)
     if (bytes > limits.maxBytes) {
       return new Inexact(
-        `${root} takes ${json.length > limits.maxBytes ? "at least " : ""}${formatCount(bytes)} bytes as JSON, over the limit of ${
-          formatCount(limits.maxBytes)
-        } (the maxPayloadBytes option)`
+        `${root} takes ${json.length > limits.maxBytes ? "at least " : ""}${
+          formatCount(bytes)
+        } bytes as JSON, over the limit of ${formatCount(limits.maxBytes)} (the maxPayloadBytes option)`
       )
     }
   }

@@ -82,7 +82,9 @@ const planOf = (ast: SchemaAST.AST): Plan | undefined => {
       const properties: Array<{ readonly name: string; readonly plan: Plan }> = []
       for (const signature of ast.propertySignatures) {
         // Schema writes `output["__proto__"] = value`, which sets a prototype: leave that to it.
-        if (signature.isOptional || typeof signature.name !== "string" || signature.name === "__proto__") return undefined
+        if (signature.isOptional || typeof signature.name !== "string" || signature.name === "__proto__") {
+          return undefined
+        }
         const plan = planOf(signature.type)
         if (plan === undefined) return undefined
         properties.push({ name: signature.name, plan })
@@ -144,7 +146,9 @@ const emit = (emitter: Emitter, plan: Plan, name: string, injected: Injected | u
     case "Refinement": {
       const value = emit(emitter, plan.from, name, injected)
       const filter = reference(emitter, plan.ast.filter)
-      emitter.lines.push(`if (isSome(${filter}(${value}, parseOptions, ${reference(emitter, plan.ast)}))) return invalid;`)
+      emitter.lines.push(
+        `if (isSome(${filter}(${value}, parseOptions, ${reference(emitter, plan.ast)}))) return invalid;`
+      )
       return value
     }
     case "Struct": {

@@ -2,7 +2,8 @@
 import { Duration, Option } from "effect"
 import type { HeldBack } from "../EventStore.js"
 
-const formatMillis = (millis: number) => Duration.format(Duration.millis(millis >= 1_000 ? Math.round(millis / 1_000) * 1_000 : millis))
+const formatMillis = (millis: number) =>
+  Duration.format(Duration.millis(millis >= 1_000 ? Math.round(millis / 1_000) * 1_000 : millis))
 
 /** The held-back warning: what waits, behind which session, and what to do about it. */
 export const describeHeldBack = (projection: string, held: HeldBack): string => {

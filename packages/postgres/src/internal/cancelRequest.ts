@@ -87,7 +87,12 @@ export const cancelOutsideThePool = (pool: pg.Pool, timeoutMillis: number): void
     const match = typeof text === "string" && typeof callback === "function" ? cancelBackend.exec(text) : null
     const client = match === null ? undefined : clients.get(Number(match[1]))
     if (client === undefined) return query(...args)
-    sendCancelRequest(pool, client, timeoutMillis, () => (callback as (error: null, result: { rows: [] }) => void)(null, { rows: [] }))
+    sendCancelRequest(
+      pool,
+      client,
+      timeoutMillis,
+      () => (callback as (error: null, result: { rows: [] }) => void)(null, { rows: [] })
+    )
     return undefined
   }
   Object.defineProperty(pool, "query", { value: routed, configurable: true, writable: true })

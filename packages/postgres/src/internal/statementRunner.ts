@@ -10,8 +10,8 @@
  * (1-event appends at concurrency 1 on embedded PostgreSQL 17, three processes each). The same
  * statement through `pool.query` alone takes ~110 µs: the rest is the `EventStore` around it.
  */
-import { SqlError } from "@effect/sql/SqlError"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
 import type { Fiber, Tracer } from "effect"
 import { Cause, Context, Effect, FiberRef, Option, RuntimeFlags } from "effect"
 import pg from "pg"
@@ -82,8 +82,10 @@ export interface Runner {
 const noRows: ReadonlyArray<never> = []
 
 /** The `Complete` that keeps the rows, or fails with the `SqlError`. */
-export const rowsOrFailure = <Row>(error: SqlError | undefined, rows: ReadonlyArray<Row>): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
-  error === undefined ? Effect.succeed(rows) : Effect.fail(error)
+export const rowsOrFailure = <Row>(
+  error: SqlError | undefined,
+  rows: ReadonlyArray<Row>
+): Effect.Effect<ReadonlyArray<Row>, SqlError> => error === undefined ? Effect.succeed(rows) : Effect.fail(error)
 
 /**
  * A runner over the `SqlClient` in the context, and over the `PgPool` directly when the context
@@ -156,7 +158,10 @@ export const makeRunner = (options: { readonly prepare: boolean }): Effect.Effec
       Effect.withFiberRuntime((fiber, status) =>
         inTransaction(fiber)
           ? readViaClient(statement.portableText, values, reader, complete, parent)
-          : direct(statement.text, values, complete, watched(fiber, status.runtimeFlags), { types: statement.types, reader })
+          : direct(statement.text, values, complete, watched(fiber, status.runtimeFlags), {
+            types: statement.types,
+            reader
+          })
       )
     return { query, read }
   })
@@ -255,12 +260,19 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
           resume(
             error === undefined
               ? complete(undefined, rows)
-              : complete(error instanceof SqlError ? error : new SqlError({ cause: error, message: "Failed to execute statement" }), noRows)
+              : complete(
+                error instanceof SqlError
+                  ? error
+                  : new SqlError({ cause: error, message: "Failed to execute statement" }),
+                noRows
+              )
           )
         }
         if (reading === undefined) {
           client.query(config, (error: Error | null | undefined, result: pg.QueryResult) =>
-            error === null || error === undefined ? finish(undefined, result.rows as ReadonlyArray<Row>) : finish(error, noRows))
+            error === null || error === undefined
+              ? finish(undefined, result.rows as ReadonlyArray<Row>)
+              : finish(error, noRows))
           return
         }
         const read = reading.reader()
@@ -272,10 +284,14 @@ const directQuery = (pool: pg.Pool, prepare: boolean) => {
           { ...config, rowMode: "array", types: reading.types } as pg.QueryConfig,
           undefined,
           (error: Error | null | undefined) =>
-            error === null || error === undefined ? finish(failed, failed === undefined ? rows : noRows) : finish(error, noRows)
+            error === null || error === undefined
+              ? finish(failed, failed === undefined ? rows : noRows)
+              : finish(error, noRows)
         )
         statement.on("row", (columns: Array<unknown>) => {
-          if (failed !== undefined) return
+          if (failed !== undefined) {
+            return
+          }
           try {
             rows.push(read(columns))
           } catch (cause) {

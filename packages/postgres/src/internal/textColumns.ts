@@ -40,9 +40,10 @@ const everyColumnAsText: pg.CustomTypesConfig = {
  * `@effect/sql`, whose client parses with its own parsers, as `cast`: the same columns, each
  * cast to text.
  */
-export const textStatement = (columns: { readonly stored: string; readonly cast: string }) =>
-(select: (columns: string) => string): ReadStatement => ({
-  text: select(columns.stored),
-  types: everyColumnAsText,
-  portableText: select(columns.cast)
-})
+export const textStatement =
+  (columns: { readonly stored: string; readonly cast: string }) =>
+  (select: (columns: string) => string): ReadStatement => ({
+    text: select(columns.stored),
+    types: everyColumnAsText,
+    portableText: select(columns.cast)
+  })

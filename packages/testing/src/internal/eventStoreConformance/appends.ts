@@ -1,9 +1,18 @@
+import { describe, expect } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import { EventStore, ExpectedVersion, Position } from "@facta/core"
-import { describe, expect } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import type { Suite } from "./fixtures.js"
-import { expectFailure, newEvent, newEvents, readCategory, readStream, seed, streamIn, uniqueCategory } from "./fixtures.js"
+import {
+  expectFailure,
+  newEvent,
+  newEvents,
+  readCategory,
+  readStream,
+  seed,
+  streamIn,
+  uniqueCategory
+} from "./fixtures.js"
 
 /** What a failed append must leave untouched: the stream's version, its events, and its category's log. */
 const snapshotOf = (streamId: string, category: string) =>
@@ -58,7 +67,10 @@ export const appendCases = ({ test }: Suite) => {
         yield* seed(streamId, 2)
         const before = yield* snapshotOf(streamId, category)
         const events = [newEvent(), newEvent(), newEvent("Happened", {}, { schemaVersion: 0 }), newEvent()]
-        const invalid = yield* expectFailure(EventStore.append(streamId, events, ExpectedVersion.Exact(2)), "InvalidEvent")
+        const invalid = yield* expectFailure(
+          EventStore.append(streamId, events, ExpectedVersion.Exact(2)),
+          "InvalidEvent"
+        )
         expect(invalid.index).toBe(2)
         expect(yield* snapshotOf(streamId, category)).toEqual(before)
       }))

@@ -1,9 +1,18 @@
+import { describe, expect } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import { Aggregate, EventCatalog, EventStore, ExpectedVersion } from "@facta/core"
-import { describe, expect } from "@effect/vitest"
 import { Effect, Either, Fiber, Schema, Stream } from "effect"
 import type { Suite } from "./fixtures.js"
-import { collect, expectFailure, newEvent, readStream, streamIn, uniqueCategory, uniqueType, within } from "./fixtures.js"
+import {
+  collect,
+  expectFailure,
+  newEvent,
+  readStream,
+  streamIn,
+  uniqueCategory,
+  uniqueType,
+  within
+} from "./fixtures.js"
 
 // A small catalog with a three-version history and a renamed type, stored and read through the
 // store under test, so that upcasting runs on payloads exactly as the store hands them back.
@@ -199,7 +208,9 @@ export const catalogCases = ({ settings, test }: Suite) =>
     test("a schema version newer than the catalog knows fails with EventDecodeError", () =>
       Effect.gen(function*() {
         const streamId = streamIn(uniqueCategory())
-        const future = newEvent("ItemAdded", { sku: "kiwi", quantity: 1, unit: "piece", label: "k" }, { schemaVersion: 4 })
+        const future = newEvent("ItemAdded", { sku: "kiwi", quantity: 1, unit: "piece", label: "k" }, {
+          schemaVersion: 4
+        })
         yield* EventStore.append(streamId, [future], ExpectedVersion.NoStream)
         const error = yield* expectFailure(collect(EventCatalog.readStream(TestCatalog, streamId)), "EventDecodeError")
         expect(error).toMatchObject({ streamId, streamVersion: 1, type: "ItemAdded", schemaVersion: 4 })

@@ -1,5 +1,5 @@
-import { EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { EventStore, ExpectedVersion } from "@facta/core"
 import { Deferred, Effect, Either, Fiber, Option, Ref } from "effect"
 import type { Suite } from "./fixtures.js"
 import {

@@ -1,5 +1,5 @@
-import { EventStore, ExpectedVersion, Position } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { EventStore, ExpectedVersion, Position } from "@facta/core"
 import { Effect } from "effect"
 import type { Suite } from "./fixtures.js"
 import { newEvent, range, readStream, uniqueStream } from "./fixtures.js"
@@ -60,7 +60,11 @@ export const envelopeCases = ({ test }: Suite) =>
       Effect.gen(function*() {
         const streamId = uniqueStream()
         const id = crypto.randomUUID()
-        yield* EventStore.append(streamId, [newEvent("Happened", {}, { eventId: id.toUpperCase() })], ExpectedVersion.Any)
+        yield* EventStore.append(
+          streamId,
+          [newEvent("Happened", {}, { eventId: id.toUpperCase() })],
+          ExpectedVersion.Any
+        )
         const [event] = yield* readStream(streamId)
         expect(event.eventId).toBe(id.toLowerCase())
       }))

@@ -1,5 +1,5 @@
-import { EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { EventStore, ExpectedVersion } from "@facta/core"
 import { Effect, Option } from "effect"
 import type { Suite } from "./fixtures.js"
 import { expectFailure, newEvents, readStream, seed, uniqueStream, versionsOf } from "./fixtures.js"

@@ -97,7 +97,9 @@ export const expectFailure = <A, E extends { readonly _tag: string }, R, const T
     onFailure: (error) =>
       error._tag === tag
         ? Effect.succeed(error as Extract<E, { readonly _tag: T }>)
-        : Effect.dieMessage(`Expected the failure ${tag}, got ${error._tag}: ${(error as { message?: string }).message}`)
+        : Effect.dieMessage(
+          `Expected the failure ${tag}, got ${error._tag}: ${(error as { message?: string }).message}`
+        )
   })
 
 /** A wait on the store that did not end: a lost event or a subscription that never woke up. */
@@ -108,9 +110,9 @@ export class Stalled extends Data.TaggedError("Stalled")<{ readonly what: string
 }
 
 /** Bounds a wait so that a missed event fails the case rather than hanging the run. */
-export const within = (settings: Settings, what: string) =>
-<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Stalled, R> =>
-  Effect.timeoutFail(self, {
-    duration: settings.waitTimeout,
-    onTimeout: () => new Stalled({ what, after: settings.waitTimeout })
-  })
+export const within =
+  (settings: Settings, what: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Stalled, R> =>
+    Effect.timeoutFail(self, {
+      duration: settings.waitTimeout,
+      onTimeout: () => new Stalled({ what, after: settings.waitTimeout })
+    })

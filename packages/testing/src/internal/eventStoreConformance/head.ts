@@ -1,5 +1,5 @@
-import { EventStore, ExpectedVersion, Position } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { EventStore, ExpectedVersion, Position } from "@facta/core"
 import { Effect, Option } from "effect"
 import type { Suite } from "./fixtures.js"
 import { newEvents, readCategory, streamIn, uniqueCategory, uniqueType } from "./fixtures.js"
@@ -20,7 +20,6 @@ export const headCases = ({ test }: Suite) =>
         expect(yield* store.locate(crypto.randomUUID())).toEqual(Option.none())
         expect(yield* store.locate("not-a-uuid'; DROP TABLE events; --")).toEqual(Option.none())
       }))
-
 
     test("head is None for a filter nothing matches, and countAfter is 0", () =>
       Effect.gen(function*() {

@@ -1,5 +1,5 @@
-import { EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { EventStore, ExpectedVersion } from "@facta/core"
 import { Effect, Option } from "effect"
 import type { Suite } from "./fixtures.js"
 import { expectFailure, idsOf, newEvent, newEvents, readStream, uniqueStream, versionsOf } from "./fixtures.js"
@@ -125,7 +125,10 @@ export const idempotencyCases = ({ test }: Suite) =>
           [[y, a, b, newEvent()], y.eventId, notExact(1)]
         ]
         for (const [batch, eventId, reason] of cases) {
-          const duplicate = yield* expectFailure(EventStore.append(second, batch, ExpectedVersion.Any), "DuplicateEventId")
+          const duplicate = yield* expectFailure(
+            EventStore.append(second, batch, ExpectedVersion.Any),
+            "DuplicateEventId"
+          )
           expect({ streamId: duplicate.streamId, eventId: duplicate.eventId, reason: duplicate.reason })
             .toEqual({ streamId: second, eventId, reason })
         }

@@ -1,9 +1,18 @@
+import { describe, expect } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import { EventCatalog, EventStore, ExpectedVersion } from "@facta/core"
-import { describe, expect } from "@effect/vitest"
 import { Effect, Option, Schema, Stream } from "effect"
 import type { Suite } from "./fixtures.js"
-import { collect, expectFailure, newEvent, readCategory, readStream, streamIn, uniqueCategory, within } from "./fixtures.js"
+import {
+  collect,
+  expectFailure,
+  newEvent,
+  readCategory,
+  readStream,
+  streamIn,
+  uniqueCategory,
+  within
+} from "./fixtures.js"
 
 // What an append stores is the JSON of its payload, exactly: a value JSON would change is
 // refused with a reason naming its path, and what a read returns is parsed from that JSON,
@@ -47,23 +56,57 @@ const badValues: ReadonlyArray<BadValue> = [
   { label: "a symbol value", value: () => ({ kind: Symbol("kind") }), reason: "data.kind is a symbol" },
   { label: "a symbol key", value: () => ({ [Symbol("key")]: 1 }), reason: "data has a symbol key" },
   { label: "a Date", value: () => ({ at: new Date(0) }), reason: "data.at is a Date" },
-  { label: "an object with toJSON", value: () => ({ price: { toJSON: () => "1.00" } }), reason: "data.price.toJSON is a function" },
+  {
+    label: "an object with toJSON",
+    value: () => ({ price: { toJSON: () => "1.00" } }),
+    reason: "data.price.toJSON is a function"
+  },
   { label: "a class instance", value: () => ({ price: new Money(100) }), reason: "data.price is an instance of Money" },
   { label: "a BigInt", value: () => ({ amount: 10n }), reason: "data.amount is a BigInt" },
   { label: "a cycle", value: cycle, reason: "data.self is a cycle" },
-  { label: "a nested cycle", value: () => ({ list: [1, { inner: cycle() }] }), reason: "data.list[1].inner.self is a cycle" },
-  { label: "a NUL character", value: () => ({ lines: ["ok", "a\u0000b"] }), reason: "data.lines[1] contains a NUL character" },
-  { label: "a lone surrogate", value: () => ({ text: "broken \ud800 text" }), reason: "data.text contains a lone surrogate" },
-  { label: "a key that is not an identifier", value: () => ({ "two words": [Number.NaN] }), reason: `data["two words"][0] is NaN` },
-  { label: "a top-level \"__proto__\" key", value: () => JSON.parse(`{"__proto__": {"admin": true}}`), reason: "data.__proto__ is a \"__proto__\" key" },
+  {
+    label: "a nested cycle",
+    value: () => ({ list: [1, { inner: cycle() }] }),
+    reason: "data.list[1].inner.self is a cycle"
+  },
+  {
+    label: "a NUL character",
+    value: () => ({ lines: ["ok", "a\u0000b"] }),
+    reason: "data.lines[1] contains a NUL character"
+  },
+  {
+    label: "a lone surrogate",
+    value: () => ({ text: "broken \ud800 text" }),
+    reason: "data.text contains a lone surrogate"
+  },
+  {
+    label: "a key that is not an identifier",
+    value: () => ({ "two words": [Number.NaN] }),
+    reason: `data["two words"][0] is NaN`
+  },
+  {
+    label: "a top-level \"__proto__\" key",
+    value: () => JSON.parse(`{"__proto__": {"admin": true}}`),
+    reason: "data.__proto__ is a \"__proto__\" key"
+  },
   {
     label: "a \"__proto__\" key in a record",
     value: () => JSON.parse(`{"balances": {"eur": 1, "__proto__": {"admin": true}}}`),
     reason: "data.balances.__proto__ is a \"__proto__\" key"
   },
-  { label: "metadata with a field set to undefined", value: () => ({ foo: undefined }), reason: "metadata.foo is undefined", in: "metadata" },
+  {
+    label: "metadata with a field set to undefined",
+    value: () => ({ foo: undefined }),
+    reason: "metadata.foo is undefined",
+    in: "metadata"
+  },
   { label: "metadata with NaN", value: () => ({ score: Number.NaN }), reason: "metadata.score is NaN", in: "metadata" },
-  { label: "metadata with a Date", value: () => ({ at: new Date(0) }), reason: "metadata.at is a Date", in: "metadata" },
+  {
+    label: "metadata with a Date",
+    value: () => ({ at: new Date(0) }),
+    reason: "metadata.at is a Date",
+    in: "metadata"
+  },
   {
     label: "metadata with a \"__proto__\" key",
     value: () => JSON.parse(`{"__proto__": {"userId": "root"}}`),
@@ -77,7 +120,10 @@ const expectRefused = (bad: RecordedEvent.NewEvent) =>
   Effect.gen(function*() {
     const category = uniqueCategory()
     const streamId = streamIn(category)
-    const invalid = yield* expectFailure(EventStore.append(streamId, [newEvent(), bad], ExpectedVersion.Any), "InvalidEvent")
+    const invalid = yield* expectFailure(
+      EventStore.append(streamId, [newEvent(), bad], ExpectedVersion.Any),
+      "InvalidEvent"
+    )
     expect(invalid.streamId).toBe(streamId)
     expect(invalid.index).toBe(1)
     expect(invalid.message).toContain(invalid.reason)
@@ -124,7 +170,11 @@ export const payloadCases = ({ settings, test }: Suite) => {
         const invalid = yield* expectRefused(newEvent("Happened", {}, { schemaVersion: 2 ** 31 }))
         expect(invalid.reason).toContain("schema version")
         const streamId = streamIn(uniqueCategory())
-        yield* EventStore.append(streamId, [newEvent("Happened", {}, { schemaVersion: 2 ** 31 - 1 })], ExpectedVersion.NoStream)
+        yield* EventStore.append(
+          streamId,
+          [newEvent("Happened", {}, { schemaVersion: 2 ** 31 - 1 })],
+          ExpectedVersion.NoStream
+        )
         expect((yield* readStream(streamId)).map((event) => event.schemaVersion)).toEqual([2 ** 31 - 1])
       }))
 
@@ -220,7 +270,9 @@ export const payloadCases = ({ settings, test }: Suite) => {
         }
         const Defined = EventCatalog.make(prototypeNames.map((name) => Schema.TaggedStruct(name, { n: Schema.Number })))
         const decoded = yield* collect(EventCatalog.readStream(Defined, streamId))
-        expect(decoded.map((event) => event.data)).toEqual(prototypeNames.map((name, index) => ({ _tag: name, n: index })))
+        expect(decoded.map((event) => event.data)).toEqual(
+          prototypeNames.map((name, index) => ({ _tag: name, n: index }))
+        )
         const all = yield* collect(EventCatalog.readAll(Defined, { filter: { categories: [category] } }))
         expect(all.map((event) => event.data._tag)).toEqual([...prototypeNames])
       }))
@@ -229,7 +281,11 @@ export const payloadCases = ({ settings, test }: Suite) => {
       Effect.gen(function*() {
         const category = uniqueCategory()
         const streamId = streamIn(category)
-        yield* EventStore.append(streamId, prototypeNames.map((name) => newEvent(name, { n: 1 })), ExpectedVersion.NoStream)
+        yield* EventStore.append(
+          streamId,
+          prototypeNames.map((name) => newEvent(name, { n: 1 })),
+          ExpectedVersion.NoStream
+        )
         const Current = Schema.TaggedStruct("Current", { n: Schema.Number })
         const renames: Record<string, string> = {}
         // Defined as own keys: `{ __proto__: … }` in a literal would set a prototype instead.
@@ -262,7 +318,8 @@ export const payloadCases = ({ settings, test }: Suite) => {
           expect(event.recordedAt.getTime()).toBeLessThanOrEqual(after + skew)
         }
         // Every read reports the same time for an event.
-        const times = (read: ReadonlyArray<RecordedEvent.RecordedEvent>) => read.map((event) => event.recordedAt.getTime())
+        const times = (read: ReadonlyArray<RecordedEvent.RecordedEvent>) =>
+          read.map((event) => event.recordedAt.getTime())
         expect(times(yield* readCategory(category))).toEqual(times(events))
         const batch = yield* Effect.flatMap(EventStore.EventStore, (store) => store.readStreamBatch(streamId))
         expect(times(batch)).toEqual(times(events))

@@ -1,6 +1,6 @@
+import { describe, expect } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import { EventStore, ExpectedVersion, Position, StreamId } from "@facta/core"
-import { describe, expect } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Suite } from "./fixtures.js"
 import {
@@ -156,7 +156,9 @@ export const readAllCases = ({ test }: Suite) =>
         const [home, away] = [uniqueCategory(), uniqueCategory()]
         const [opened, moved, closed] = [uniqueType("Opened"), uniqueType("Moved"), uniqueType("Closed")]
         const appended: Array<readonly [category: string, type: string, id: string]> = []
-        for (const [category, type] of [[home, opened], [away, opened], [home, moved], [away, closed], [home, closed]]) {
+        for (
+          const [category, type] of [[home, opened], [away, opened], [home, moved], [away, closed], [home, closed]]
+        ) {
           const event = newEvent(type)
           yield* EventStore.append(streamIn(category), [event], ExpectedVersion.NoStream)
           appended.push([category, type, event.eventId])

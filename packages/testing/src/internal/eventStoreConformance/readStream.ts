@@ -1,5 +1,5 @@
-import { EventStore, ExpectedVersion } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { EventStore, ExpectedVersion } from "@facta/core"
 import { Effect, Option } from "effect"
 import type { Suite } from "./fixtures.js"
 import { idsOf, newEvent, newEvents, range, readStream, seed, uniqueStream, versionsOf } from "./fixtures.js"
@@ -102,8 +102,10 @@ export const readStreamCases = ({ settings, test }: Suite) => {
   })
 
   describe("readStreamBatch", () => {
-    const batch = (streamId: string, options?: { readonly from?: number; readonly to?: number; readonly limit?: number }) =>
-      Effect.flatMap(EventStore.EventStore, (store) => store.readStreamBatch(streamId, options))
+    const batch = (
+      streamId: string,
+      options?: { readonly from?: number; readonly to?: number; readonly limit?: number }
+    ) => Effect.flatMap(EventStore.EventStore, (store) => store.readStreamBatch(streamId, options))
 
     test("reads one page forwards, bounded by from and to (inclusive) and limit, as readStream does", () =>
       Effect.gen(function*() {
@@ -122,19 +124,27 @@ export const readStreamCases = ({ settings, test }: Suite) => {
         expect(yield* page({ from: 7, to: 3 })).toEqual([])
         expect(yield* page({ from: 11 })).toEqual([])
         expect(yield* page({ limit: 0 })).toEqual([])
-        expect(idsOf(yield* batch(streamId, { from: 2, to: 8 }))).toEqual(idsOf(yield* readStream(streamId, { from: 2, to: 8 })))
+        expect(idsOf(yield* batch(streamId, { from: 2, to: 8 }))).toEqual(
+          idsOf(yield* readStream(streamId, { from: 2, to: 8 }))
+        )
         expect(yield* batch(uniqueStream(), { to: 3 })).toEqual([])
       }))
   })
 
   describe("readStreamPayloads", () => {
     /** A page's events as `[version, type, schema version, payload]`, and whether more follow. */
-    const payloads = (streamId: string, options?: { readonly from?: number; readonly to?: number; readonly limit?: number }) =>
+    const payloads = (
+      streamId: string,
+      options?: { readonly from?: number; readonly to?: number; readonly limit?: number }
+    ) =>
       Effect.flatMap(EventStore.EventStore, (store) => store.readStreamPayloads(streamId, options)).pipe(
         Effect.map((page) => ({
           versions: [...page.streamVersions],
           more: page.more,
-          events: page.types.map((type, index) => [page.streamVersions[index], type, page.schemaVersions[index], page.data[index]])
+          events: page.types.map((
+            type,
+            index
+          ) => [page.streamVersions[index], type, page.schemaVersions[index], page.data[index]])
         }))
       )
 
@@ -156,7 +166,9 @@ export const readStreamCases = ({ settings, test }: Suite) => {
         const recorded = yield* readStream(streamId)
         const page = yield* payloads(streamId)
         expect(page.more).toBe(false)
-        expect(page.events).toEqual(recorded.map((event) => [event.streamVersion, event.type, event.schemaVersion, event.data]))
+        expect(page.events).toEqual(
+          recorded.map((event) => [event.streamVersion, event.type, event.schemaVersion, event.data])
+        )
       }))
 
     test("bounds pages by from, to and limit, and says whether more events follow within the bounds", () =>

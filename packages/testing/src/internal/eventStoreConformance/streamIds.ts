@@ -1,5 +1,5 @@
-import { EventStore, ExpectedVersion, StreamId } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { EventStore, ExpectedVersion, StreamId } from "@facta/core"
 import { Effect, Option } from "effect"
 import type { Suite } from "./fixtures.js"
 import { expectFailure, newEvents, readCategory, readStream, uniqueCategory } from "./fixtures.js"

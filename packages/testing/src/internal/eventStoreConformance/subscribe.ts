@@ -1,6 +1,6 @@
+import { describe, expect } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import { EventStore, ExpectedVersion, Position } from "@facta/core"
-import { describe, expect } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
 import type { Suite } from "./fixtures.js"
 import {
@@ -127,8 +127,11 @@ export const subscribeCases = ({ settings, test }: Suite) =>
           const events = range(1, 1 + (round % 3)).map((n) => newEvent([a, b, c][(round + n) % 3]))
           yield* EventStore.append(streamIn(category), events, ExpectedVersion.NoStream)
         }
-        const log = (yield* collect(EventStore.readAll({ filter: { categories: [home, away, other] } })))
-        const expectFiltered = (keep: (event: RecordedEvent.RecordedEvent) => boolean, filter: EventStore.EventFilter) =>
+        const log = yield* collect(EventStore.readAll({ filter: { categories: [home, away, other] } }))
+        const expectFiltered = (
+          keep: (event: RecordedEvent.RecordedEvent) => boolean,
+          filter: EventStore.EventFilter
+        ) =>
           Effect.gen(function*() {
             const logged = log.filter(keep)
             const received = yield* EventStore.subscribe({ filter, batchSize: 2 }).pipe(
@@ -138,9 +141,12 @@ export const subscribeCases = ({ settings, test }: Suite) =>
             )
             expectSameEvents(received, logged)
           })
-        yield* expectFiltered((e) => [a, b].includes(e.type), { categories: [home, away, other, home], types: [a, b, a] })
+        yield* expectFiltered((e) => [a, b].includes(e.type), {
+          categories: [home, away, other, home],
+          types: [a, b, a]
+        })
         yield* expectFiltered((e) => !e.streamId.startsWith(other), { categories: [away, home, away] })
-        const typed = (yield* collect(EventStore.readAll({ filter: { types: [c, b] } })))
+        const typed = yield* collect(EventStore.readAll({ filter: { types: [c, b] } }))
         expect(typed.every((e) => e.type === b || e.type === c)).toBe(true)
         const received = yield* EventStore.subscribe({ filter: { types: [c, b, c] }, batchSize: 3 }).pipe(
           Stream.take(typed.length),
@@ -224,7 +230,10 @@ export const subscribeBatchCases = ({ settings, test }: Suite) =>
         yield* appendInBatches(category, 40, 10)
         const logged = yield* readCategory(category)
         for (const batchSize of [1, 3, 7, 40]) {
-          const { events, sizes } = yield* subscribeCounting(settings, { filter: { categories: [category] }, batchSize }, 40)
+          const { events, sizes } = yield* subscribeCounting(settings, {
+            filter: { categories: [category] },
+            batchSize
+          }, 40)
           expectSameEvents(events, logged)
           expect(Math.max(...sizes)).toBeLessThanOrEqual(batchSize)
           expect(sizes.length).toBeGreaterThanOrEqual(Math.ceil(40 / batchSize))
@@ -241,7 +250,11 @@ export const subscribeBatchCases = ({ settings, test }: Suite) =>
         const byDefault = yield* subscribeCounting(settings, { filter: { categories: [category] } }, total)
         expectSameEvents(byDefault.events, logged)
         expect(Math.max(...byDefault.sizes)).toBeLessThanOrEqual(500)
-        const large = yield* subscribeCounting(settings, { filter: { categories: [category] }, batchSize: 1_500 }, total)
+        const large = yield* subscribeCounting(
+          settings,
+          { filter: { categories: [category] }, batchSize: 1_500 },
+          total
+        )
         expectSameEvents(large.events, logged)
         expect(Math.max(...large.sizes)).toBeLessThanOrEqual(1_500)
       }))

@@ -1,5 +1,5 @@
-import { ProjectionStore } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { ProjectionStore } from "@facta/core"
 import { Clock, Duration, Effect, Exit, Scope } from "effect"
 import type { CaseRegistrar } from "./cases.js"
 
@@ -28,15 +28,16 @@ export const clockSkewCases = <R>(test: CaseRegistrar<R>) =>
         const holderScope = yield* Scope.make()
         const holder = yield* Scope.extend(f.runner([f.projection()], { owner: "on-time", leaseTtl: ttl }), holderScope)
         yield* holder.waitForCatchUp(f.name)
-        const ahead = yield* f.runner([f.projection()], { owner: "ahead", leaseTtl: ttl, acquireInterval: "20 millis" }).pipe(
-          Effect.withClock(runningAhead("10 minutes"))
-        )
+        const ahead = yield* f.runner([f.projection()], { owner: "ahead", leaseTtl: ttl, acquireInterval: "20 millis" })
+          .pipe(
+            Effect.withClock(runningAhead("10 minutes"))
+          )
         // Several lease lifetimes while the holder renews, and dozens of attempts to take it.
         yield* Effect.sleep(Duration.times(ttl, 3))
         yield* f.append(2)
         yield* holder.waitForCatchUp(f.name)
-        expect((yield* ahead.status(f.name))).toMatchObject({ state: "standby", handled: 0 })
-        expect((yield* holder.status(f.name))).toMatchObject({ handled: 5 })
+        expect(yield* ahead.status(f.name)).toMatchObject({ state: "standby", handled: 0 })
+        expect(yield* holder.status(f.name)).toMatchObject({ handled: 5 })
         // Released, the lease passes to the runner that is ahead, which goes on from the checkpoint.
         yield* Scope.close(holderScope, Exit.void)
         yield* f.append(1)
@@ -52,9 +53,10 @@ export const clockSkewCases = <R>(test: CaseRegistrar<R>) =>
         yield* store.acquire(f.name, "dead-holder", ttl)
         yield* f.append(3)
         const started = Date.now()
-        const ahead = yield* f.runner([f.projection()], { owner: "ahead", leaseTtl: ttl, acquireInterval: "20 millis" }).pipe(
-          Effect.withClock(runningAhead("10 minutes"))
-        )
+        const ahead = yield* f.runner([f.projection()], { owner: "ahead", leaseTtl: ttl, acquireInterval: "20 millis" })
+          .pipe(
+            Effect.withClock(runningAhead("10 minutes"))
+          )
         yield* f.waitUntil(() => Effect.map(f.rows, (rows) => rows.length === 3))
         expect(Date.now() - started).toBeGreaterThanOrEqual(400)
         expect((yield* ahead.status(f.name)).state).not.toBe("standby")

@@ -1,5 +1,5 @@
-import { Position, Projection } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { Position, Projection } from "@facta/core"
 import { Effect, Option } from "effect"
 import type { CaseRegistrar } from "./cases.js"
 
@@ -9,7 +9,9 @@ export const failureCases = <R>(test: CaseRegistrar<R>) =>
       Effect.gen(function*() {
         yield* f.append(5)
         let broken = true
-        const runner = yield* f.runner([f.projection({ batchSize: 10, failWhen: (event) => broken && event.data.n === 3 })])
+        const runner = yield* f.runner([
+          f.projection({ batchSize: 10, failWhen: (event) => broken && event.data.n === 3 })
+        ])
         const failure = yield* Effect.flip(runner.waitForCatchUp(f.name))
         const events = yield* f.events
         expect(failure).toBeInstanceOf(Projection.ProjectionFailed)

@@ -8,11 +8,11 @@ import {
   ProjectionRunner,
   ProjectionStore
 } from "@facta/core"
+import type { Position } from "@facta/core"
 import type { Scope } from "effect"
-import type { ReadModel } from "../../ProjectionRunnerConformance.js"
 import { Chunk, Data, Duration, Effect, Schedule, Schema, Stream } from "effect"
 import type { Option } from "effect"
-import type { Position } from "@facta/core"
+import type { ReadModel } from "../../ProjectionRunnerConformance.js"
 
 /** A row of the suite's read model: one per handled event. */
 export interface Row {
@@ -85,7 +85,11 @@ export interface Fixture<R> {
     events: ReadonlyArray<{ readonly type: string; readonly schemaVersion: number; readonly data: unknown }>
   ) => Effect.Effect<void, EventStore.AppendError, EventStore.EventStore>
   /** The case's events in log order. */
-  readonly events: Effect.Effect<ReadonlyArray<RecordedEvent.RecordedEvent>, EventStore.EventStoreUnavailable, EventStore.EventStore>
+  readonly events: Effect.Effect<
+    ReadonlyArray<RecordedEvent.RecordedEvent>,
+    EventStore.EventStoreUnavailable,
+    EventStore.EventStore
+  >
   readonly rows: Effect.Effect<ReadonlyArray<Row>, unknown, R>
   readonly rowsOf: (projection: string) => Effect.Effect<ReadonlyArray<Row>, unknown, R>
   readonly checkpoint: Effect.Effect<

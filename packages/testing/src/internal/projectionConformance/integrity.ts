@@ -1,11 +1,16 @@
+import { describe, expect } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import { CheckpointStore, Position, ProjectionStore } from "@facta/core"
-import { describe, expect } from "@effect/vitest"
 import { Duration, Effect, Option, Schedule } from "effect"
 import type { CaseRegistrar } from "./cases.js"
 
 /** A parked-looking event at a chosen position, for cases that park through the store directly. */
-const eventAt = (streamId: string, transactionId: bigint, globalPosition: bigint, eventId: string): RecordedEvent.RecordedEvent => ({
+const eventAt = (
+  streamId: string,
+  transactionId: bigint,
+  globalPosition: bigint,
+  eventId: string
+): RecordedEvent.RecordedEvent => ({
   eventId,
   streamId: streamId as RecordedEvent.RecordedEvent["streamId"],
   streamVersion: 1,
@@ -41,7 +46,11 @@ export const parkingCases = <R>(test: CaseRegistrar<R>) =>
               failedSaves++
               broken = false
               return Effect.fail(
-                new CheckpointStore.CheckpointStoreUnavailable({ operation: "save", name, cause: "the suite failed this save" })
+                new CheckpointStore.CheckpointStoreUnavailable({
+                  operation: "save",
+                  name,
+                  cause: "the suite failed this save"
+                })
               )
             })
         }
@@ -74,7 +83,9 @@ export const parkingCases = <R>(test: CaseRegistrar<R>) =>
         const events = yield* f.events
         const parked = yield* runner.parked(f.name)
         const checkpoint = Option.getOrThrow(yield* f.checkpoint)
-        expect(parked.map((entry) => entry.event.eventId)).toEqual([events[1], events[3], events[5]].map((e) => e.eventId))
+        expect(parked.map((entry) => entry.event.eventId)).toEqual(
+          [events[1], events[3], events[5]].map((e) => e.eventId)
+        )
         for (const entry of parked) expect(Position.isAfter(entry.event, checkpoint)).toBe(false)
         const handled = new Set((yield* f.rows).map((row) => row.eventId))
         expect(parked.filter((entry) => handled.has(entry.event.eventId))).toEqual([])
@@ -156,9 +167,17 @@ export const leaseRenewalCases = <R>(test: CaseRegistrar<R>) =>
         const store = yield* ProjectionStore.ProjectionStore
         const ttl = Duration.millis(600)
         yield* f.append(2)
-        const runner = yield* f.runner([f.projection()], { owner: "holder", leaseTtl: ttl, acquireInterval: "50 millis" })
+        const runner = yield* f.runner([f.projection()], {
+          owner: "holder",
+          leaseTtl: ttl,
+          acquireInterval: "50 millis"
+        })
         yield* runner.waitForCatchUp(f.name)
-        const standby = yield* f.runner([f.projection()], { owner: "standby", leaseTtl: ttl, acquireInterval: "20 millis" })
+        const standby = yield* f.runner([f.projection()], {
+          owner: "standby",
+          leaseTtl: ttl,
+          acquireInterval: "20 millis"
+        })
         // 2.5 lease lifetimes without appends: only renewals keep the lease.
         const until = Date.now() + 2.5 * Duration.toMillis(ttl)
         while (Date.now() < until) {

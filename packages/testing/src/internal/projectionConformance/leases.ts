@@ -1,5 +1,5 @@
-import { ProjectionStore } from "@facta/core"
 import { describe, expect } from "@effect/vitest"
+import { ProjectionStore } from "@facta/core"
 import { Duration, Effect, Exit, Option, Scope } from "effect"
 import type { CaseRegistrar } from "./cases.js"
 
@@ -31,7 +31,11 @@ export const leaseCases = <R>(test: CaseRegistrar<R>) =>
         yield* store.acquire(f.name, "dead-holder", ttl)
         yield* f.append(3)
         const started = Date.now()
-        const runner = yield* f.runner([f.projection()], { owner: "survivor", leaseTtl: ttl, acquireInterval: "50 millis" })
+        const runner = yield* f.runner([f.projection()], {
+          owner: "survivor",
+          leaseTtl: ttl,
+          acquireInterval: "50 millis"
+        })
         expect((yield* runner.status(f.name)).state).toBe("standby")
         yield* f.waitUntil(() => Effect.map(f.rows, (rows) => rows.length === 3))
         const tookOver = Date.now() - started

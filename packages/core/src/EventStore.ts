@@ -7,161 +7,75 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Tracer } from "effect"
-import { Context, Data, Effect, Either, FiberRef, Layer, Metric, Option, Stream } from "effect"
+import type { Tracer } from "effect"
+import { Context, Effect, Either, FiberRef, Layer, Metric, Option, Stream } from "effect"
+import { type EventFilter, matches as matchesEventFilter } from "./EventFilter.js"
+import type {
+  AppendResult,
+  Backend,
+  EventLocation,
+  HeldBack,
+  PayloadPage,
+  SerializedEvent
+} from "./EventStoreBackend.js"
+import type { AppendError, ReadError } from "./EventStoreError.js"
+import { DuplicateEventId, EventStoreUnavailable, InvalidEvent } from "./EventStoreError.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import { depthCeiling, Inexact, toExactJson } from "./internal/exactJson.js"
 import { makeMemoryBackend } from "./internal/memoryEventStore.js"
 import * as Metrics from "./Metrics.js"
 import * as Position from "./Position.js"
-import * as Projection from "./Projection.js"
 import type { NewEvent, RecordedEvent } from "./RecordedEvent.js"
 import * as Spans from "./Spans.js"
 import * as StreamId from "./StreamId.js"
 
 // ---------------------------------------------------------------------------------------------
-// errors
+// errors and models (defined below the store, re-exported here)
 // ---------------------------------------------------------------------------------------------
 
-/**
- * The stream was not at the version the writer expected. `actual` is the stream's version at
- * the time of the check (0 when the stream does not exist).
- *
- * @since 0.1.0
- * @category errors
- */
-export class ConcurrencyConflict extends Data.TaggedError("ConcurrencyConflict")<{
-  /** The stream appended to. */
-  readonly streamId: string
-  /** What the writer expected of the stream's version. */
-  readonly expected: ExpectedVersion.ExpectedVersion
-  /** The stream's version at the time of the check (0 when the stream does not exist). */
-  readonly actual: number
-}> {
-  /** Names the stream, the expected and the actual version, and says to reload and decide again. */
-  override get message(): string {
-    const actual = this.actual === 0 ? "the stream does not exist" : `the stream is at version ${this.actual}`
-    return `Concurrency conflict on stream ${JSON.stringify(this.streamId)}: expected ${
-      ExpectedVersion.format(this.expected)
-    }, but ${actual}. Reload the stream and decide again.`
-  }
-}
+export {
+  /** @since 0.1.0 */
+  ConcurrencyConflict,
+  /** @since 0.1.0 */
+  DuplicateEventId,
+  /** @since 0.1.0 */
+  EventStoreUnavailable,
+  /** @since 0.1.0 */
+  InvalidEvent
+} from "./EventStoreError.js"
 
-/**
- * An event id in the append is already recorded somewhere that makes the append neither new nor
- * an exact repeat: in another stream, at other versions, only part of the batch, or twice in the
- * same batch. Nothing was written.
- *
- * @since 0.1.0
- * @category errors
- */
-export class DuplicateEventId extends Data.TaggedError("DuplicateEventId")<{
-  /** The stream appended to. */
-  readonly streamId: string
-  /** The event id that cannot be appended. */
-  readonly eventId: string
-  /** Where the id is already recorded, or why the append is not an exact repeat. */
-  readonly reason: string
-}> {
-  /** Names the event id and the stream, then the reason. */
-  override get message(): string {
-    return `Event id ${this.eventId} cannot be appended to stream ${JSON.stringify(this.streamId)}: ${this.reason}`
-  }
-}
+export type {
+  /** @since 0.1.0 */
+  AppendError,
+  /** @since 0.1.0 */
+  ReadError
+} from "./EventStoreError.js"
 
-/**
- * An event in the append is malformed (an event id that is not a UUID, an empty type, a schema
- * version that is not a positive integer, a payload or metadata that JSON cannot carry exactly
- * or that exceeds the store's {@link PayloadLimits}, or data the database refused). The reason
- * names the value's path, as in `data.readings[3] is NaN`. Nothing was written.
- *
- * @since 0.1.0
- * @category errors
- */
-export class InvalidEvent extends Data.TaggedError("InvalidEvent")<{
-  /** The stream appended to. */
-  readonly streamId: string
-  /**
-   * The malformed event's index in the append (0-based), or -1 when the database refused the
-   * data of an append of several events without saying which.
-   */
-  readonly index: number
-  /** What is wrong with the event, naming the value's path when it is in the payload or metadata. */
-  readonly reason: string
-}> {
-  /** Names the event's index and the stream, then the reason. */
-  override get message(): string {
-    const which = this.index < 0 ? "An event" : `Event #${this.index}`
-    return `${which} of the append to stream ${JSON.stringify(this.streamId)} is invalid: ${this.reason}`
-  }
-}
+export type {
+  /** @since 0.1.0 */
+  AppendResult,
+  /** @since 0.1.0 */
+  Backend,
+  /** @since 0.1.0 */
+  BlockingSession,
+  /** @since 0.1.0 */
+  EventLocation,
+  /** @since 0.1.0 */
+  HeldBack,
+  /** @since 0.1.0 */
+  PayloadPage,
+  /** @since 0.1.0 */
+  SerializedEvent
+} from "./EventStoreBackend.js"
 
-/**
- * The store could not be reached or failed while doing `operation` (infrastructure, not your
- * input). An append that fails this way wrote either all of its events or none.
- *
- * @since 0.1.0
- * @category errors
- */
-export class EventStoreUnavailable extends Data.TaggedError("EventStoreUnavailable")<{
-  /** The store operation that failed (`append`, `readStream`, `head`, …). */
-  readonly operation: string
-  /** Which store, when the backend says (the Postgres store: `postgres schema <name>`). */
-  readonly target?: string
-  /** The underlying failure (a SQL error, say). */
-  readonly cause: unknown
-}> {
-  /** Names the store (when known) and the operation, then the cause. */
-  override get message(): string {
-    const target = this.target === undefined ? "" : ` (${this.target})`
-    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `The event store${target} is unavailable during ${this.operation}: ${cause}`
-  }
-}
-
-/**
- * Everything `append` can fail with. `InlineProjectionFailed` only comes from stores configured
- * with inline projections (the Postgres store's `inline` option), which reject the append when one fails.
- *
- * @since 0.1.0
- * @category errors
- */
-export type AppendError =
-  | ConcurrencyConflict
-  | DuplicateEventId
-  | InvalidEvent
-  | StreamId.InvalidStreamId
-  | EventStoreUnavailable
-  | Projection.InlineProjectionFailed
-
-/**
- * Everything a read can fail with.
- *
- * @since 0.1.0
- * @category errors
- */
-export type ReadError = StreamId.InvalidStreamId | EventStoreUnavailable
+export type {
+  /** @since 0.1.0 */
+  EventFilter
+} from "./EventFilter.js"
 
 // ---------------------------------------------------------------------------------------------
 // models
 // ---------------------------------------------------------------------------------------------
-
-/**
- * The outcome of an append.
- *
- * @since 0.1.0
- * @category models
- */
-export interface AppendResult {
-  /** The stream's version after the append: pass it as `Exact` to the next append. */
-  readonly nextExpectedVersion: number
-  /** The global position of the last appended event (of the stream's last event for an empty append; 0 when none). */
-  readonly lastGlobalPosition: bigint
-  /** The log position of that event, for waiting until projections have seen it. */
-  readonly position: Position.Position
-  /** `false` when the append repeated one already recorded (same event ids) and wrote nothing. */
-  readonly written: boolean
-}
 
 /**
  * How to read one stream. `from` and `to` bound the versions read (inclusive) whatever the
@@ -179,20 +93,6 @@ export interface ReadStreamOptions {
   readonly direction?: "forwards" | "backwards"
   /** The most events to return (default: no limit). */
   readonly limit?: number
-}
-
-/**
- * Selects events of the global log. An event passes when its category is one of `categories`
- * (when given) and its type is one of `types` (when given).
- *
- * @since 0.1.0
- * @category models
- */
-export interface EventFilter {
-  /** The stream categories to keep (a stream id's text before its first `-`); every category when absent. */
-  readonly categories?: ReadonlyArray<string>
-  /** The event type names to keep, as stored; every type when absent. */
-  readonly types?: ReadonlyArray<string>
 }
 
 /**
@@ -225,47 +125,6 @@ export interface SubscribeOptions {
   readonly filter?: EventFilter
   /** How many events one catch-up read fetches (default 500). */
   readonly batchSize?: number
-}
-
-/**
- * One page of a stream read for folding: only what decoding a payload needs, as parallel arrays
- * (event `i` is `types[i]`, `schemaVersions[i]`, `data[i]` at `streamVersions[i]`), in version
- * order, with no envelope per event. Read the full envelope of an event with `readStreamBatch`
- * when you need it (to report an event that does not decode).
- *
- * @since 0.1.0
- * @category models
- */
-export interface PayloadPage {
-  /** Each event's version in the stream, ascending. */
-  readonly streamVersions: ReadonlyArray<number>
-  /** Each event's type name as stored. */
-  readonly types: ReadonlyArray<string>
-  /** The schema version each payload was encoded with. */
-  readonly schemaVersions: ReadonlyArray<number>
-  /** The parsed payloads, fresh on every read: the caller owns them. */
-  readonly data: ReadonlyArray<unknown>
-  /** Whether the stream has events after this page within the versions asked for. */
-  readonly more: boolean
-}
-
-/**
- * An event serialized for a backend: payload and metadata as JSON text.
- *
- * @since 0.1.0
- * @category backends
- */
-export interface SerializedEvent {
-  /** The event's UUID, lowercase. */
-  readonly eventId: string
-  /** The event type name. */
-  readonly type: string
-  /** The schema version the payload was encoded with (1-based). */
-  readonly schemaVersion: number
-  /** The payload as JSON text. */
-  readonly data: string
-  /** The metadata as JSON text (an object). */
-  readonly metadata: string
 }
 
 /**
@@ -304,164 +163,6 @@ export const defaultMaxPayloadBytes = 1_048_576
  * @category models
  */
 export const defaultMaxDepth = 64
-
-/**
- * Where an event is recorded: its stream, its version there and its log position.
- *
- * @since 0.1.0
- * @category models
- */
-export interface EventLocation {
-  /** The stream the event belongs to. */
-  readonly streamId: StreamId.StreamId
-  /** The event's version in that stream (1-based). */
-  readonly streamVersion: number
-  /** The event's position in the global log. */
-  readonly position: Position.Position
-}
-
-/**
- * The session running the open transaction that holds readers back, as the store reports it
- * (on PostgreSQL, its row of `pg_stat_activity`).
- *
- * @since 0.1.0
- * @category models
- */
-export interface BlockingSession {
-  /** The session's server process id (on PostgreSQL, what `pg_terminate_backend` takes). */
-  readonly pid: number
-  /** The application name the session connected with (empty when it set none). */
-  readonly applicationName: string
-  /** The database user of the session, when the store can tell. */
-  readonly user: Option.Option<string>
-  /** The database the session is connected to: it may be another database of the same server. */
-  readonly database: Option.Option<string>
-  /** What the session is doing (such as `idle in transaction`), when the store can tell. */
-  readonly state: Option.Option<string>
-  /** When its transaction started, by the store's clock. */
-  readonly transactionStart: Option.Option<Date>
-}
-
-/**
- * Delivery held back: events are committed that no reader may pass yet, because a transaction
- * that is still open could commit events before them in the log. Nothing is skipped: they are
- * delivered once that transaction commits or rolls back.
- *
- * @since 0.1.0
- * @category models
- */
-export interface HeldBack {
-  /** The store's id of the oldest transaction still open, the one readers wait for. */
-  readonly transactionId: bigint
-  /** How many committed events (matching the filter asked for) readers cannot pass yet. */
-  readonly events: number
-  /** When the oldest of those events was recorded, by the store's clock. */
-  readonly since: Date
-  /** How long ago that was, measured by the store's clock (a skewed caller's clock does not change it). */
-  readonly heldFor: Duration.Duration
-  /** The session running the open transaction, when the store can tell. */
-  readonly blocker: Option.Option<BlockingSession>
-}
-
-/**
- * What a storage backend implements. `make` turns a backend into the `EventStore` service,
- * adding input validation, serialization, spans and metrics, so every backend behaves alike.
- * Stream ids arrive validated; versions and limits arrive normalized.
- *
- * @since 0.1.0
- * @category backends
- */
-export interface Backend {
-  /**
-   * Appends the events. Runs inside `span` ("EventStore.append") without it being made the
-   * current span, which costs a context switch per append: a backend whose work creates spans
-   * of its own (SQL statements, inline projections' handlers) nests them with
-   * `Effect.withParentSpan(span)`. Data the database refuses (a value beyond one of its own
-   * limits) is `InvalidEvent`, not `EventStoreUnavailable`: retrying it would fail alike.
-   */
-  readonly append: (
-    streamId: StreamId.StreamId,
-    events: ReadonlyArray<SerializedEvent>,
-    expected: ExpectedVersion.ExpectedVersion,
-    span: Tracer.Span
-  ) => Effect.Effect<
-    AppendResult,
-    ConcurrencyConflict | DuplicateEventId | InvalidEvent | EventStoreUnavailable | Projection.InlineProjectionFailed
-  >
-  /**
-   * The stream's events with versions `from` to `to` (inclusive; `to` may lie beyond the stream)
-   * in `direction`, at most `limit` of them. `EventStore.readStream` passes a validated id.
-   */
-  readonly readStream: (
-    streamId: StreamId.StreamId,
-    options: {
-      readonly from: number
-      readonly to: number
-      readonly direction: "forwards" | "backwards"
-      readonly limit: number
-    }
-  ) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
-  /**
-   * One page of a stream, forwards: versions `from`..`to`, at most `limit`. Each call returns
-   * fresh objects (callers may take ownership of the payloads).
-   */
-  readonly readStreamBatch: (
-    streamId: StreamId.StreamId,
-    options: { readonly from: number; readonly to: number; readonly limit: number }
-  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreUnavailable>
-  /**
-   * One page of a stream for folding, forwards: versions `from`..`to`, at most `limit`, and
-   * whether more follow (so a fold needs no trailing empty read).
-   */
-  readonly readStreamPayloads: (
-    streamId: StreamId.StreamId,
-    options: { readonly from: number; readonly to: number; readonly limit: number },
-    /** "EventStore.readStreamPayloads", not made the current span (as for `append`). */
-    span: Tracer.Span
-  ) => Effect.Effect<PayloadPage, EventStoreUnavailable>
-  /**
-   * The committed log strictly after `after`, in log order, matching `filter`, at most `limit`
-   * events; never an event that an older, still-open transaction could commit before.
-   */
-  readonly readAll: (options: {
-    readonly after: Position.Position
-    readonly limit: number
-    readonly filter: EventFilter
-  }) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
-  /**
-   * The log after `after` matching `filter`, then every later append, forever: never skipping,
-   * never reordering (most backends build it with `Subscription.catchUpThenLive`).
-   */
-  readonly subscribe: (options: {
-    readonly after: Position.Position
-    readonly filter: EventFilter
-    readonly batchSize: number
-  }) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
-  /**
-   * The stream's version (0 when it does not exist). Runs inside `span`
-   * ("EventStore.streamVersion") without it being the current span, as `append` does.
-   */
-  readonly streamVersion: (
-    streamId: StreamId.StreamId,
-    span: Tracer.Span
-  ) => Effect.Effect<number, EventStoreUnavailable>
-  /** Where the event with this id (a valid UUID, lowercase) is recorded, if it is. */
-  readonly locate: (eventId: string) => Effect.Effect<Option.Option<EventLocation>, EventStoreUnavailable>
-  /**
-   * The position of the last committed event matching `filter`, or `None`. Committed means
-   * committed, even if a reader cannot pass it yet because an older transaction is still open.
-   */
-  readonly head: (filter: EventFilter) => Effect.Effect<Option.Option<Position.Position>, EventStoreUnavailable>
-  /** How many committed events matching `filter` come after `after` in the log. */
-  readonly countAfter: (after: Position.Position, filter: EventFilter) => Effect.Effect<number, EventStoreUnavailable>
-  /**
-   * Whether committed events matching `filter` exist that `readAll` and `subscribe` may not pass
-   * yet (an older transaction is still open), and who holds them; `None` when readers can reach
-   * every committed event (always, for a store whose appends commit in log order). Not on a hot
-   * path: runners ask it when a status is read or delivery has stalled.
-   */
-  readonly heldBack: (filter: EventFilter) => Effect.Effect<Option.Option<HeldBack>, EventStoreUnavailable>
-}
 
 // ---------------------------------------------------------------------------------------------
 // service
@@ -804,40 +505,22 @@ const countReads = <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E
 export const makeMemory: Effect.Effect<EventStoreShape> = Effect.map(makeMemoryBackend(), make)
 
 /**
- * Options of the in-memory event store ({@link makeMemoryWith}, {@link layerMemoryWith}).
+ * Options of the in-memory event store ({@link makeMemoryWith}, {@link layerMemoryWith}): its
+ * payload limits. (Inline projections: `InlineProjection.makeMemory`.)
  *
  * @since 0.1.0
  * @category models
  */
-export interface MemoryOptions<Inline extends ReadonlyArray<Projection.Any> = ReadonlyArray<Projection.Any>>
-  extends PayloadLimits
-{
-  /** Projections to run inside each append (default none). */
-  readonly inline?: Inline
-}
+export type MemoryOptions = PayloadLimits
 
 /**
- * An in-memory event store with options: its {@link PayloadLimits}, and inline projections, whose
- * handlers run inside each append, on the events it records, before anyone can read them; a
- * handler's failure rejects the append
- * with `InlineProjectionFailed` and records no event. The store cannot roll back what a handler
- * wrote to its own (in-memory) read model before failing: write such read models last, or
- * idempotently. A repeated (idempotent) append does not run them again. Each projection's
- * `setup` runs first, once, in order; one that fails fails the store with `SetupFailed`.
+ * An in-memory event store with the given {@link PayloadLimits}.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemoryWith = <const Inline extends ReadonlyArray<Projection.Any> = readonly []>(
-  options: MemoryOptions<Inline>
-): Effect.Effect<EventStoreShape, Projection.SetupFailed, Projection.Context<Inline[number]>> =>
-  Effect.gen(function*() {
-    const context = yield* Effect.context<Projection.Context<Inline[number]>>()
-    const projections = options.inline ?? []
-    yield* Projection.setupInline(projections, context)
-    const inline = projections.length === 0 ? undefined : Projection.makeInline(projections, context)
-    return make(yield* makeMemoryBackend(inline === undefined ? {} : { inline }), options)
-  })
+export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<EventStoreShape> =>
+  Effect.map(makeMemoryBackend(), (backend) => make(backend, options))
 
 /**
  * A layer with a fresh in-memory event store.
@@ -848,15 +531,12 @@ export const makeMemoryWith = <const Inline extends ReadonlyArray<Projection.Any
 export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, makeMemory)
 
 /**
- * A layer with a fresh in-memory event store with options: payload limits, and `inline`
- * projections run inside each append (see {@link makeMemoryWith}), after their `setup`s.
+ * A layer with a fresh in-memory event store with the given {@link PayloadLimits}.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerMemoryWith = <const Inline extends ReadonlyArray<Projection.Any> = readonly []>(
-  options: MemoryOptions<Inline>
-): Layer.Layer<EventStore, Projection.SetupFailed, Projection.Context<Inline[number]>> =>
+export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<EventStore> =>
   Layer.effect(EventStore, makeMemoryWith(options))
 
 /**
@@ -940,11 +620,12 @@ export const heldBack = (
   Effect.flatMap(EventStore, (store) => store.heldBack(filter))
 
 /**
- * Whether an event passes a filter.
+ * Whether an event passes a filter (the same as `EventFilter.matches`).
  *
  * @since 0.1.0
  * @category filters
  */
-export const matchesFilter = (filter: EventFilter, event: { readonly streamId: string; readonly type: string }) =>
-  (filter.categories === undefined || filter.categories.includes(StreamId.category(event.streamId))) &&
-  (filter.types === undefined || filter.types.includes(event.type))
+export const matchesFilter: (
+  filter: EventFilter,
+  event: { readonly streamId: string; readonly type: string }
+) => boolean = matchesEventFilter

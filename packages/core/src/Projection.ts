@@ -6,10 +6,9 @@
  *
  * @since 0.1.0
  */
-import type { Context } from "effect"
-import { Cause, Data, Duration, Effect, Schedule } from "effect"
+import { Data, Duration, Effect, Schedule } from "effect"
 import * as EventCatalog from "./EventCatalog.js"
-import * as EventStore from "./EventStore.js"
+import type { EventFilter } from "./EventFilter.js"
 import { describeCause } from "./internal/describeCause.js"
 import type { RecordedEvent } from "./RecordedEvent.js"
 
@@ -37,7 +36,7 @@ export interface Projection<E, Err, R> {
   /** Decodes the stored events (with upcasting) before they reach the handler. */
   readonly catalog: EventCatalog.EventCatalog<{ readonly _tag: string }>
   /** The store filter the projection reads with. */
-  readonly filter: EventStore.EventFilter
+  readonly filter: EventFilter
   /** The current event type names the handler receives; others are skipped. */
   readonly handles: ReadonlySet<string>
   /** Handles one event. */
@@ -235,86 +234,9 @@ export const decodeFor = (projection: Any) => {
 }
 
 /**
- * An inline projection (one that runs inside the append's transaction, such as the Postgres
- * event store's `inline` option) failed, so the append was rejected: neither its events nor any
- * read-model write were recorded. `cause` is the handler's failure or the event's decoding error.
+ * An inline projection failed, so the append was rejected (defined with the event store's errors).
  *
  * @since 0.1.0
  * @category errors
  */
-export class InlineProjectionFailed extends Data.TaggedError("InlineProjectionFailed")<{
-  /** The inline projection's name. */
-  readonly projection: string
-  /** The stream of the rejected append. */
-  readonly streamId: string
-  /** The handler's failure or defect, or the event's decoding error. */
-  readonly cause: unknown
-}> {
-  /** Names the stream whose append was rejected and the projection, then the cause. */
-  override get message(): string {
-    return `The append to stream ${JSON.stringify(this.streamId)} was rejected: inline projection ` +
-      `${JSON.stringify(this.projection)} failed: ${describeCause(this.cause)}`
-  }
-}
-
-/**
- * For event store implementations: runs the `setup` of each inline projection, in order, when
- * the store starts, each inside `atomically` (a transaction of its own on SQL stores; the
- * identity by default). A failure or defect becomes `SetupFailed`, and the store should not start.
- *
- * @since 0.1.0
- * @category inline
- */
-export const setupInline = <R>(
-  projections: ReadonlyArray<Any>,
-  context: Context.Context<R>,
-  atomically: <A, E, R2>(effect: Effect.Effect<A, E, R2>) => Effect.Effect<A, unknown, R2> = (effect) => effect
-): Effect.Effect<void, SetupFailed> =>
-  Effect.forEach(projections, (projection) =>
-    projection.setup === undefined ? Effect.void : atomically(
-      Effect.provide(projection.setup as Effect.Effect<void, unknown, R>, context)
-    ).pipe(
-      Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Effect.failCause(cause as Cause.Cause<never>)
-          : Effect.fail(new SetupFailed({ projection: projection.name, cause: Cause.squash(cause) }))
-      )
-    ), { discard: true })
-
-/**
- * For event store implementations: the step that hands one append's recorded events to inline
- * projections, each in the order given with the events its filter selects (decoded, upcast).
- * The store runs it inside the append's transaction; any failure, defect or undecodable event
- * becomes `InlineProjectionFailed`, so the store records nothing.
- *
- * @since 0.1.0
- * @category inline
- */
-export const makeInline = <R>(projections: ReadonlyArray<Any>, context: Context.Context<R>) => {
-  const prepared = projections.map((projection) => ({ projection, decode: decodeFor(projection) }))
-  return (appended: ReadonlyArray<RecordedEvent>): Effect.Effect<void, InlineProjectionFailed> =>
-    Effect.forEach(prepared, ({ decode, projection }) => {
-      const failed = (cause: unknown) =>
-        new InlineProjectionFailed({ projection: projection.name, streamId: appended[0].streamId, cause })
-      const decoded: Array<RecordedEvent<never>> = []
-      for (const event of appended) {
-        if (!EventStore.matchesFilter(projection.filter, event)) continue
-        const result = decode(event)
-        if (result instanceof EventCatalog.EventDecodeError || result instanceof EventCatalog.UnknownEventType) {
-          return Effect.fail(failed(result))
-        }
-        if (result !== undefined) decoded.push(result as RecordedEvent<never>)
-      }
-      if (decoded.length === 0) return Effect.void
-      const run = projection.handleBatch !== undefined && decoded.length > 1
-        ? projection.handleBatch(decoded)
-        : Effect.forEach(decoded, projection.handle, { discard: true })
-      return Effect.provide(run as Effect.Effect<void, unknown, R>, context).pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.failCause(cause as Cause.Cause<never>)
-            : Effect.fail(failed(Cause.squash(cause)))
-        )
-      )
-    }, { discard: true })
-}
+export { InlineProjectionFailed } from "./EventStoreError.js"

@@ -20,10 +20,22 @@ export * as Decider from "./Decider.js"
 export * as EventCatalog from "./EventCatalog.js"
 
 /** @since 0.1.0 */
+export * as EventFilter from "./EventFilter.js"
+
+/** @since 0.1.0 */
 export * as EventStore from "./EventStore.js"
 
 /** @since 0.1.0 */
+export * as EventStoreBackend from "./EventStoreBackend.js"
+
+/** @since 0.1.0 */
+export * as EventStoreError from "./EventStoreError.js"
+
+/** @since 0.1.0 */
 export * as ExpectedVersion from "./ExpectedVersion.js"
+
+/** @since 0.1.0 */
+export * as InlineProjection from "./InlineProjection.js"
 
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"

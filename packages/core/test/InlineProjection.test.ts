@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
-import { EventCatalog, EventStore, ExpectedVersion, Projection } from "@facta/core"
+import { EventCatalog, EventStore, ExpectedVersion, InlineProjection, Projection } from "@facta/core"
 import { Effect, Option, Schema, Stream } from "effect"
 
 const Opened = Schema.TaggedStruct("Opened", { name: Schema.String })
@@ -47,7 +47,7 @@ const nameIndex = () => {
 
 const count = (streamId: string) => EventStore.readStream(streamId).pipe(Stream.runCount)
 
-describe("EventStore.layerMemoryWith inline projections", () => {
+describe("InlineProjection.layerMemory", () => {
   it.effect("the read model is updated inside the append, with the recorded positions", () => {
     const index = nameIndex()
     return Effect.gen(function*() {
@@ -57,7 +57,7 @@ describe("EventStore.layerMemoryWith inline projections", () => {
         catalog: Events,
         handle: (event) => Effect.sync(() => void seen.push(event))
       })
-      const store = yield* EventStore.makeMemoryWith({ inline: [index.projection, watcher] })
+      const store = yield* InlineProjection.makeMemory([index.projection, watcher])
       const result = yield* store.append("thing-1", [newEvent("Opened", { name: "ada" })], ExpectedVersion.NoStream)
       expect(index.names.get("ada")).toBe("thing-1")
       expect(seen).toHaveLength(1)
@@ -90,7 +90,7 @@ describe("EventStore.layerMemoryWith inline projections", () => {
       // The stream is free: a valid append goes through at the same version.
       yield* EventStore.append("thing-2", [newEvent("Opened", { name: "bob" })], ExpectedVersion.NoStream)
       expect(index.names.get("bob")).toBe("thing-2")
-    }).pipe(Effect.provide(EventStore.layerMemoryWith({ inline: [index.projection] })))
+    }).pipe(Effect.provide(InlineProjection.layerMemory([index.projection])))
   })
 
   it.effect("an event the projection cannot decode rejects the append with the decode error as cause", () => {
@@ -101,7 +101,7 @@ describe("EventStore.layerMemoryWith inline projections", () => {
       )
       expect(error).toMatchObject({ _tag: "InlineProjectionFailed", cause: { _tag: "EventDecodeError" } })
       expect(yield* count("thing-9")).toBe(0)
-    }).pipe(Effect.provide(EventStore.layerMemoryWith({ inline: [index.projection] })))
+    }).pipe(Effect.provide(InlineProjection.layerMemory([index.projection])))
   })
 
   it.effect("a repeated append does not run the projections again; a conflicting one runs none", () => {
@@ -116,7 +116,7 @@ describe("EventStore.layerMemoryWith inline projections", () => {
       )
       expect(conflict._tag).toBe("ConcurrencyConflict")
       expect(index.calls).toEqual([2])
-    }).pipe(Effect.provide(EventStore.layerMemoryWith({ inline: [index.projection] })))
+    }).pipe(Effect.provide(InlineProjection.layerMemory([index.projection])))
   })
 
   it.effect("appends stay atomic under concurrency: racing appends of the same name, one wins", () => {
@@ -131,6 +131,6 @@ describe("EventStore.layerMemoryWith inline projections", () => {
       expect(results.filter((result) => result._tag === "Right")).toHaveLength(1)
       const all = yield* EventStore.readAll().pipe(Stream.runCount)
       expect(all).toBe(1)
-    }).pipe(Effect.provide(EventStore.layerMemoryWith({ inline: [index.projection] })))
+    }).pipe(Effect.provide(InlineProjection.layerMemory([index.projection])))
   })
 })

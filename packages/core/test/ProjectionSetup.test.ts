@@ -5,6 +5,7 @@ import {
   EventCatalog,
   EventStore,
   ExpectedVersion,
+  InlineProjection,
   Projection,
   ProjectionRunner,
   ProjectionStore
@@ -220,7 +221,7 @@ describe("Projection setup of inline projections", () => {
       yield* appendCounted(1)
       yield* appendCounted(2)
       expect(journal).toEqual(["setup", "handle 1", "handle 2"])
-    }).pipe(Effect.provide(EventStore.layerMemoryWith({ inline: [projection] })))
+    }).pipe(Effect.provide(InlineProjection.layerMemory([projection])))
   })
 
   it.effect("a failing setup fails the store's layer with SetupFailed", () => {
@@ -232,7 +233,7 @@ describe("Projection setup of inline projections", () => {
     })
     return Effect.gen(function*() {
       const exit = yield* Effect.exit(
-        Effect.provide(appendCounted(1), EventStore.layerMemoryWith({ inline: [projection] }))
+        Effect.provide(appendCounted(1), InlineProjection.layerMemory([projection]))
       )
       expect(exit).toEqual(
         Exit.fail(new Projection.SetupFailed({ projection: "counts", cause: new TableMissing({ table: "counts" }) }))

@@ -20,7 +20,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import type { RecordedEvent, StreamId } from "@facta/core"
-import { EventStore, ExpectedVersion, Position, Projection, Subscription } from "@facta/core"
+import { EventStore, ExpectedVersion, InlineProjection, Position, Projection, Subscription } from "@facta/core"
 import type { Scope, Tracer } from "effect"
 import { Chunk, Duration, Effect, Layer, Option, RcRef, Schedule, Stream, SubscriptionRef } from "effect"
 import { eventReader, eventStatement, type Payload, payloadReader, payloadStatement } from "./internal/eventRow.js"
@@ -360,8 +360,10 @@ export const makeBackend = <const Inline extends ReadonlyArray<Projection.Any> =
 
     const inline = options.inline ?? []
     const context = yield* Effect.context<Projection.Context<Inline[number]>>()
-    yield* Projection.setupInline(inline, context, sql.withTransaction)
-    const append = inline.length === 0 ? appendAlone : appendWithProjections(Projection.makeInline(inline, context))
+    yield* InlineProjection.setupInline(inline, context, sql.withTransaction)
+    const append = inline.length === 0
+      ? appendAlone
+      : appendWithProjections(InlineProjection.makeInline(inline, context))
 
     /** Events of one stream by version range, as envelopes, or the store failing as `operation`. */
     const readRange = (

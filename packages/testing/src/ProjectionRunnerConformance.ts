@@ -16,7 +16,7 @@ import { Duration, Effect, Exit, Logger, LogLevel, Option, Ref, Scope } from "ef
 import type { CaseRegistrar } from "./internal/projectionConformance/cases.js"
 import { clockSkewCases } from "./internal/projectionConformance/clocks.js"
 import { failureCases } from "./internal/projectionConformance/failures.js"
-import type { Counted, Row, SuiteSettings } from "./internal/projectionConformance/fixtures.js"
+import type { Counted, ReadModel, SuiteSettings } from "./internal/projectionConformance/fixtures.js"
 import { makeFixture } from "./internal/projectionConformance/fixtures.js"
 import {
   leaseRenewalCases,
@@ -40,16 +40,7 @@ export type { Row } from "./internal/projectionConformance/fixtures.js"
  * @since 0.1.0
  * @category models
  */
-export interface ReadModel<R> {
-  /** Adds one row. */
-  readonly insert: (projection: string, row: Row) => Effect.Effect<void, unknown, R>
-  /** The rows of `projection`, in insertion order. */
-  readonly rows: (projection: string) => Effect.Effect<ReadonlyArray<Row>, unknown, R>
-  /** Deletes the rows of `projection`. */
-  readonly clear: (projection: string) => Effect.Effect<void, unknown, R>
-  /** Whether a failed batch's rows are rolled back with it (true on SQL stores). */
-  readonly transactional: boolean
-}
+export type { ReadModel } from "./internal/projectionConformance/fixtures.js"
 
 /**
  * Suite options.

@@ -12,7 +12,6 @@ import type { Position } from "@facta/core"
 import type { Scope } from "effect"
 import { Chunk, Data, Duration, Effect, Schedule, Schema, Stream } from "effect"
 import type { Option } from "effect"
-import type { ReadModel } from "../../ProjectionRunnerConformance.js"
 
 /** A row of the suite's read model: one per handled event. */
 export interface Row {
@@ -24,6 +23,23 @@ export interface Row {
   readonly streamVersion: number
   /** The `n` of the `Counted` event (the case numbers its events from 1). */
   readonly n: number
+}
+
+/**
+ * Where the suite's projections keep their rows, one set per projection name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadModel<R> {
+  /** Adds one row. */
+  readonly insert: (projection: string, row: Row) => Effect.Effect<void, unknown, R>
+  /** The rows of `projection`, in insertion order. */
+  readonly rows: (projection: string) => Effect.Effect<ReadonlyArray<Row>, unknown, R>
+  /** Deletes the rows of `projection`. */
+  readonly clear: (projection: string) => Effect.Effect<void, unknown, R>
+  /** Whether a failed batch's rows are rolled back with it (true on SQL stores). */
+  readonly transactional: boolean
 }
 
 export interface SuiteSettings {

@@ -305,13 +305,14 @@ const serialize = (
 
 /** The limits `make` checks, each option in its range (a maximum is at least 1). */
 const resolveLimits = (options: PayloadLimits): { readonly maxBytes: number; readonly maxDepth: number } => ({
-  maxBytes: Math.max(1, Math.floor(positiveOr(options.maxPayloadBytes, defaultMaxPayloadBytes))),
-  maxDepth: Math.min(depthCeiling, Math.max(1, positiveOr(options.maxDepth, defaultMaxDepth)))
+  maxBytes: Math.max(1, Math.floor(wholeOrDefault(options.maxPayloadBytes, defaultMaxPayloadBytes))),
+  maxDepth: Math.min(depthCeiling, Math.max(1, wholeOrDefault(options.maxDepth, defaultMaxDepth)))
 })
 
 const validateStreamId = (streamId: string) => StreamId.make(streamId)
 
-const positiveOr = (value: number | undefined, fallback: number): number =>
+/** `value` rounded down to a whole number, at least 0; `fallback` when it is absent or not finite. */
+const wholeOrDefault = (value: number | undefined, fallback: number): number =>
   value === undefined || !Number.isFinite(value) ? fallback : Math.max(0, Math.floor(value))
 
 const streamAttributes = (streamId: string) => ({ "facta.stream_id": streamId })
@@ -383,10 +384,10 @@ const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): Even
     validateStreamId(streamId).pipe(
       Effect.map((id) =>
         backend.readStream(id, {
-          from: Math.max(1, positiveOr(options.from, 1)),
-          to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
+          from: Math.max(1, wholeOrDefault(options.from, 1)),
+          to: wholeOrDefault(options.to, Number.MAX_SAFE_INTEGER),
           direction: options.direction ?? "forwards",
-          limit: positiveOr(options.limit, Number.MAX_SAFE_INTEGER)
+          limit: wholeOrDefault(options.limit, Number.MAX_SAFE_INTEGER)
         })
       ),
       Stream.unwrap,
@@ -400,9 +401,9 @@ const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): Even
     validateStreamId(streamId).pipe(
       Effect.flatMap((id) =>
         backend.readStreamBatch(id, {
-          from: Math.max(1, positiveOr(options.from, 1)),
-          to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
-          limit: positiveOr(options.limit, 1_000)
+          from: Math.max(1, wholeOrDefault(options.from, 1)),
+          to: wholeOrDefault(options.to, Number.MAX_SAFE_INTEGER),
+          limit: wholeOrDefault(options.limit, 1_000)
         })
       ),
       Effect.tap((events) => Metric.incrementBy(Metrics.eventsRead, events.length)),
@@ -422,9 +423,9 @@ const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): Even
       streamId,
       (id, span) => {
         const range = {
-          from: Math.max(1, positiveOr(options.from, 1)),
-          to: positiveOr(options.to, Number.MAX_SAFE_INTEGER),
-          limit: positiveOr(options.limit, 1_000)
+          from: Math.max(1, wholeOrDefault(options.from, 1)),
+          to: wholeOrDefault(options.to, Number.MAX_SAFE_INTEGER),
+          limit: wholeOrDefault(options.limit, 1_000)
         }
         return Effect.withFiberRuntime((fiber) => {
           const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
@@ -439,7 +440,7 @@ const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): Even
   readAll: (options = {}) =>
     backend.readAll({
       after: options.after ?? Position.start,
-      limit: positiveOr(options.limit, Number.MAX_SAFE_INTEGER),
+      limit: wholeOrDefault(options.limit, Number.MAX_SAFE_INTEGER),
       filter: options.filter ?? {}
     }).pipe(
       countReads,
@@ -452,7 +453,7 @@ const build = (backend: Backend, limits: ReturnType<typeof resolveLimits>): Even
     backend.subscribe({
       after: options.after ?? Position.start,
       filter: options.filter ?? {},
-      batchSize: Math.max(1, positiveOr(options.batchSize, 500))
+      batchSize: Math.max(1, wholeOrDefault(options.batchSize, 500))
     }).pipe(countReads),
 
   // Read before every Exact append of a command, so as lean as append.

@@ -7,11 +7,8 @@
  * That alone would only delay its collection, but V8 pretenures allocation sites whose objects
  * tend to survive, and once it pretenures what holds an ended span's exit, an old-generation
  * object points at the value: it then survives every young-generation collection until the
- * next full one, and every page a read returned is copied and promoted. Measured with
- * `--trace-gc-nvp` on Node 20, a 1,000-object page returned through `Effect.useSpan` 20,000
- * times over: 935 of 1,120 MB allocated survived young-generation collections, 410 µs per page;
- * with the span ended without the page, 4 MB and 220 µs; with `Effect.useSpan` under
- * `--no-allocation-site-pretenuring`, 3 MB and 210 µs.
+ * next full one, and every page a read returned is copied and promoted (docs/performance.md
+ * has the measurement).
  *
  * The spans here end like Effect's, with the same timing, except that a success ends them with
  * `Exit.void`: tracers read a span's outcome (success, or the failure's cause, which is kept),

@@ -59,8 +59,7 @@ export interface Options<Inline extends ReadonlyArray<Projection.Any> = Readonly
   readonly inline?: Inline
   /**
    * Run the hottest statements on the `PgPool` (appends, stream versions, page reads) as named
-   * prepared statements, parsed and planned once per connection (default `true`; ~55 µs less
-   * per append). Turn off behind a pooler that does not keep prepared statements across
+   * prepared statements, parsed and planned once per connection (default `true`). Turn off behind a pooler that does not keep prepared statements across
    * transactions, such as PgBouncer in transaction mode before 1.21.
    */
   readonly preparedStatements?: boolean

@@ -214,8 +214,8 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
   }),
   // Migration 5's `enable_seqscan = off` prices a plan that can only scan (the check for live
   // listeners) at 10^10, far past `jit_above_cost`: on a server with JIT (PostgreSQL's Debian
-  // and Ubuntu packages) every append compiled that statement with LLVM, ~13 ms of an append that
-  // otherwise takes ~0.3 ms. These statements are never worth compiling.
+  // and Ubuntu packages) every append compiled that statement with LLVM, many times the cost of
+  // the append itself. These statements are never worth compiling.
   "6_append_without_jit": Effect.gen(function*() {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const s = sql(schema.name)

@@ -268,8 +268,7 @@ $$`
  * call). On a new store that plan is made while the tables hold a handful of rows and have never
  * been analyzed, so the planner takes sequential scans, and the connection keeps them until an
  * ANALYZE happens to invalidate them: the "is any id recorded?" probe then read the whole events
- * table on every append (an append went from 0.6 ms to 1.5 ms over the first 3,000 events, and the
- * probe alone took 5.6 ms at 20,000). Every lookup in these functions is by a unique key, so they
+ * table on every append, slower and slower as the table grew. Every lookup in these functions is by a unique key, so they
  * run with `enable_seqscan = off`: an index plan whatever the statistics say.
  *
  * Names are qualified with the schema instead of `SET search_path FROM CURRENT`, which spares

@@ -14,9 +14,8 @@ const storedColumns = "global_position, transaction_id, stream_id, stream_versio
  * The same columns, each cast to text, for statements that run through `@effect/sql`: its client
  * parses columns with its own type parsers, and an application may have registered others
  * (bigints as numbers, JSON left as text, …); a text column arrives as text whatever those are.
- * The casts cost the server: a catch-up read of 90,000 events took ~210 ms of server time with
- * the bigint, xid8 and uuid columns cast and ~155 ms without (PostgreSQL 15,
- * `COPY … TO '/dev/null'`), so the event store's own reads on its pool select
+ * The casts cost the server a good part of a catch-up read's time, so the event store's own reads
+ * on its pool select
  * {@link storedColumns} instead. The aliases differ from the column names, so an
  * `ORDER BY global_position` in the same statement sorts by the column, not by its text.
  */

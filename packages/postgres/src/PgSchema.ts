@@ -140,9 +140,9 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
     yield* sql`CREATE INDEX events_type_log_order ON ${s}.events (type, transaction_id, global_position)`
     // The append function resolves unqualified names in this schema (SET search_path FROM CURRENT).
     yield* sql`SET LOCAL search_path TO ${s}`
-    yield* sql.unsafe(AppendFunctions.versionSatisfies)
-    yield* sql.unsafe(AppendFunctions.repeatOutcome)
-    yield* sql.unsafe(AppendFunctions.append)
+    yield* sql.unsafe(AppendFunctions.migration1VersionSatisfies)
+    yield* sql.unsafe(AppendFunctions.migration1RepeatOutcome)
+    yield* sql.unsafe(AppendFunctions.migration1Append)
   }),
   "2_create_snapshots_and_checkpoints": Effect.gen(function*() {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
@@ -199,7 +199,7 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
   "4_leaner_append_events": Effect.gen(function*() {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     yield* sql`SET LOCAL search_path TO ${sql(schema.name)}`
-    yield* sql.unsafe(AppendFunctions.leanerAppend)
+    yield* sql.unsafe(AppendFunctions.migration4Append)
   }),
   "5_listeners_and_index_plans": Effect.gen(function*() {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
@@ -209,8 +209,8 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
         id uuid PRIMARY KEY,
         expires_at timestamptz NOT NULL
       )`
-    yield* sql.unsafe(AppendFunctions.indexPlanRepeatOutcome(schema.name))
-    yield* sql.unsafe(AppendFunctions.indexPlanAppend(schema.name))
+    yield* sql.unsafe(AppendFunctions.migration5RepeatOutcome(schema.name))
+    yield* sql.unsafe(AppendFunctions.migration5Append(schema.name))
   }),
   // Migration 5's `enable_seqscan = off` prices a plan that can only scan (the check for live
   // listeners) at 10^10, far past `jit_above_cost`: on a server with JIT (PostgreSQL's Debian
@@ -224,14 +224,14 @@ export const migrations = (schema: PgSchema): Record<string, Effect.Effect<void,
   }),
   // An append waits for its stream's row lock at most `appendLockTimeout` (a holder that never
   // lets go would otherwise keep it, and its pooled connection, forever), and a duplicate id is
-  // reported with the stream of the id the decision is about (see firstRecordedRepeatOutcome).
+  // reported with the stream of the id the decision is about (see AppendFunctions.migration7RepeatOutcome).
   "7_append_lock_timeout_and_duplicate_stream": Effect.gen(function*() {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const s = sql(schema.name)
     yield* sql`ALTER FUNCTION ${s}.append_events(text, text, bigint, uuid[], text[], integer[], jsonb[], jsonb[], text) SET lock_timeout = ${
       sql.literal(`'${appendLockTimeout}'`)
     }`
-    yield* sql.unsafe(AppendFunctions.firstRecordedRepeatOutcome(schema.name))
+    yield* sql.unsafe(AppendFunctions.migration7RepeatOutcome(schema.name))
   })
 })
 

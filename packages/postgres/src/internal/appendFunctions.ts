@@ -3,15 +3,8 @@
  * released migration's text never changes: a change is a new function text for a new migration.
  */
 
-/**
- * One round trip per append: the idempotency check, the version check and bump on `streams`,
- * the multi-row insert and the commit notification, in a single statement's transaction.
- * Outcomes: appended | repeat (same event ids already recorded at the same place) | empty |
- * conflict (version = actual) | duplicate (detail = "<event id>|<reason>"). The repeat check runs
- * first (a cheap index probe) and again after waiting for the stream lock, so an append retried
- * while the original is still in flight is recognized as a repeat, not a conflict.
- */
-export const versionSatisfies = `
+/** Migration 1's `version_satisfies`: whether a stream at `p_actual` meets the expectation. */
+export const migration1VersionSatisfies = `
 CREATE FUNCTION version_satisfies(p_expected text, p_expected_version bigint, p_actual bigint) RETURNS boolean
 LANGUAGE sql IMMUTABLE
 AS $$
@@ -28,7 +21,7 @@ $$`
  * stream, consecutively, appended under an expectation this one also matches) with the original
  * result, or 'duplicate' with the reason. No row when none is recorded.
  */
-export const repeatOutcome = `
+export const migration1RepeatOutcome = `
 CREATE FUNCTION repeat_outcome(p_stream_id text, p_expected text, p_expected_version bigint, p_event_ids uuid[])
 RETURNS TABLE (outcome text, version bigint, last_position bigint, last_transaction_id text, detail text)
 LANGUAGE plpgsql
@@ -77,7 +70,15 @@ BEGIN
 END;
 $$`
 
-export const append = `
+/**
+ * Migration 1's `append_events`. One round trip per append: the idempotency check, the version check and bump on `streams`,
+ * the multi-row insert and the commit notification, in a single statement's transaction.
+ * Outcomes: appended | repeat (same event ids already recorded at the same place) | empty |
+ * conflict (version = actual) | duplicate (detail = "<event id>|<reason>"). The repeat check runs
+ * first (a cheap index probe) and again after waiting for the stream lock, so an append retried
+ * while the original is still in flight is recognized as a repeat, not a conflict.
+ */
+export const migration1Append = `
 CREATE FUNCTION append_events(
   p_stream_id text,
   p_expected text,
@@ -163,13 +164,13 @@ END;
 $$`
 
 /**
- * Migration 3's `append_events`: the same outcomes as the first, for less server work per append
+ * Migration 4's `append_events`: the same outcomes as the first, for less server work per append
  * (measured with pgbench at 16 connections): the "is any id recorded?" probe runs inline and
  * calls `repeat_outcome` only when it finds one; an append that expects a new stream creates it
  * straight away and takes the locking path only when it already exists; the insert notifies in
  * the same statement; the result is returned without another query.
  */
-export const leanerAppend = `
+export const migration4Append = `
 CREATE OR REPLACE FUNCTION append_events(
   p_stream_id text,
   p_expected text,
@@ -278,7 +279,7 @@ $$`
  * takes one before it LISTENs): a NOTIFY takes a database-wide lock from before the commit until
  * after it, so notifying appends commit one at a time, and nobody heard them anyway.
  */
-export const indexPlanRepeatOutcome = (schema: string) => `
+export const migration5RepeatOutcome = (schema: string) => `
 CREATE OR REPLACE FUNCTION "${schema}".repeat_outcome(p_stream_id text, p_expected text, p_expected_version bigint, p_event_ids uuid[])
 RETURNS TABLE (outcome text, version bigint, last_position bigint, last_transaction_id text, detail text)
 LANGUAGE plpgsql
@@ -323,8 +324,8 @@ BEGIN
 END;
 $$`
 
-/** Migration 5's `append_events` (see {@link indexPlanRepeatOutcome}). */
-export const indexPlanAppend = (schema: string) => `
+/** Migration 5's `append_events` (see {@link migration5RepeatOutcome}). */
+export const migration5Append = (schema: string) => `
 CREATE OR REPLACE FUNCTION "${schema}".append_events(
   p_stream_id text,
   p_expected text,
@@ -427,7 +428,7 @@ $$`
  * was elsewhere, so `[Y, X]` to S2 (Y in S2, X in S1) said Y "is already recorded in stream S1".
  * `SET` clauses replace the function's settings: `jit = off` (migration 6) is restated here.
  */
-export const firstRecordedRepeatOutcome = (schema: string) => `
+export const migration7RepeatOutcome = (schema: string) => `
 CREATE OR REPLACE FUNCTION "${schema}".repeat_outcome(p_stream_id text, p_expected text, p_expected_version bigint, p_event_ids uuid[])
 RETURNS TABLE (outcome text, version bigint, last_position bigint, last_transaction_id text, detail text)
 LANGUAGE plpgsql

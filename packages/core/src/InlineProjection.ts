@@ -14,6 +14,7 @@ import { matches as matchesEventFilter } from "./EventFilter.js"
 import * as EventStore from "./EventStore.js"
 import { InlineProjectionFailed } from "./EventStoreError.js"
 import { makeMemoryBackend } from "./internal/memoryEventStore.js"
+import { handleEvents, runWithContext } from "./internal/runHandler.js"
 import * as Projection from "./Projection.js"
 import type { RecordedEvent } from "./RecordedEvent.js"
 
@@ -66,16 +67,7 @@ export const makeInline = <R>(projections: ReadonlyArray<Projection.Any>, contex
         if (result !== undefined) decoded.push(result as RecordedEvent<never>)
       }
       if (decoded.length === 0) return Effect.void
-      const run = projection.handleBatch !== undefined && decoded.length > 1
-        ? projection.handleBatch(decoded)
-        : Effect.forEach(decoded, projection.handle, { discard: true })
-      return Effect.provide(run as Effect.Effect<void, unknown, R>, context).pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.failCause(cause as Cause.Cause<never>)
-            : Effect.fail(failed(Cause.squash(cause)))
-        )
-      )
+      return runWithContext(handleEvents(projection, decoded), context, failed)
     }, { discard: true })
 }
 

@@ -30,12 +30,14 @@ export class InvalidQualityScore extends Data.TaggedError("InvalidQualityScore")
   readonly value: number
 }> {
   override get message() {
-    return `${this.field} must be a number from 0 to 1 (0 = useless, 1 = perfect), got ${this.value}; ` +
+    const got = Object.is(this.value, -0) ? "-0" : String(this.value)
+    return `${this.field} must be a number from 0 to 1 (0 = useless, 1 = perfect), got ${got}; ` +
       `scores on a 0..100 scale must be divided by 100`
   }
 }
 
-const inRange = (value: number): boolean => Number.isFinite(value) && value >= 0 && value <= 1
+// -0 is refused too: JSON cannot carry it, so the store refuses an event that holds it.
+const inRange = (value: number): boolean => Number.isFinite(value) && value >= 0 && value <= 1 && !Object.is(value, -0)
 
 /** The first score of `qualityScore` and `breakdown` that is out of range, if any. */
 export const check = (

@@ -7,6 +7,7 @@
 import { Context, Data, Effect, Layer, Option } from "effect"
 import { describeCause } from "./internal/describeCause.js"
 import * as Position from "./Position.js"
+import * as Spans from "./Spans.js"
 
 /**
  * The checkpoint store could not be reached or failed during `operation`.
@@ -58,6 +59,31 @@ export class CheckpointStore extends Context.Tag("@facta/core/CheckpointStore")<
 >() {}
 
 /**
+ * The storage primitives a checkpoint store implements: the service's operations, which
+ * {@link make} wraps.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Backend = CheckpointStoreShape
+
+/**
+ * Builds the `CheckpointStore` service from a storage backend, the same way for every store: a
+ * span per operation (`CheckpointStore.load`, `save`, `reset`, with the checkpoint's name as
+ * `facta.projection`, which is what the runner names checkpoints after). A span is all it adds,
+ * so `save` still joins the caller's transaction.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (backend: Backend): CheckpointStoreShape => ({
+  load: (name) => Spans.withSpan(backend.load(name), "CheckpointStore.load", { "facta.projection": name }),
+  save: (name, position) =>
+    Spans.withSpan(backend.save(name, position), "CheckpointStore.save", { "facta.projection": name }),
+  reset: (name) => Spans.withSpan(backend.reset(name), "CheckpointStore.reset", { "facta.projection": name })
+})
+
+/**
  * An in-memory checkpoint store.
  *
  * @since 0.1.0
@@ -65,11 +91,11 @@ export class CheckpointStore extends Context.Tag("@facta/core/CheckpointStore")<
  */
 export const makeMemory: Effect.Effect<CheckpointStoreShape> = Effect.sync(() => {
   const checkpoints = new Map<string, Position.Position>()
-  return {
+  return make({
     load: (name) => Effect.sync(() => Option.fromNullable(checkpoints.get(name))),
     save: (name, position) => Effect.sync(() => void checkpoints.set(name, position)),
     reset: (name) => Effect.sync(() => void checkpoints.delete(name))
-  }
+  })
 })
 
 /**

@@ -106,6 +106,18 @@ export const snapshotsSaved = Metric.counter("facta_snapshots_saved_total", {
 })
 
 /**
+ * Snapshot loads that found a snapshot (every store's `SnapshotStore.load`): against
+ * `aggregateLoads`, how many aggregate loads start from a snapshot.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const snapshotsLoaded = Metric.counter("facta_snapshots_loaded_total", {
+  description: "Snapshot loads that found a snapshot",
+  incremental: true
+})
+
+/**
  * Snapshot writes that failed (the command still succeeded).
  *
  * @since 0.1.0
@@ -135,6 +147,18 @@ export const eventsProjected = Metric.counter("facta_events_projected_total", {
  */
 export const eventsParked = Metric.counter("facta_events_parked_total", {
   description: "Events parked by projections",
+  incremental: true
+})
+
+/**
+ * Lease renewals and fenced transactions refused with `LeaseLost` (another instance took the
+ * projection over), tagged `projection`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const leasesLost = Metric.counter("facta_leases_lost_total", {
+  description: "Lease renewals and fenced transactions refused because the lease was lost",
   incremental: true
 })
 

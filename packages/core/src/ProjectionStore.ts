@@ -14,10 +14,12 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, Duration, Effect, FiberRef, Layer, Option } from "effect"
+import { Context, Data, Duration, Effect, FiberRef, Layer, Metric, Option } from "effect"
 import { describeCause } from "./internal/describeCause.js"
+import * as Metrics from "./Metrics.js"
 import * as Position from "./Position.js"
 import type { RecordedEvent } from "./RecordedEvent.js"
+import * as Spans from "./Spans.js"
 
 /**
  * The projection store could not be reached or failed during `operation`.
@@ -160,6 +162,63 @@ export class ProjectionStore extends Context.Tag("@facta/core/ProjectionStore")<
   ProjectionStoreShape
 >() {}
 
+/**
+ * The storage primitives a projection store implements: the service's operations, which
+ * {@link make} wraps.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Backend = ProjectionStoreShape
+
+const onProjection = (projection: string) => ({ "facta.projection": projection })
+const onLease = (lease: Lease) => ({ "facta.projection": lease.projection, "facta.generation": lease.generation })
+
+/** Counts a `LeaseLost` failure of `effect` under the lease's projection. */
+const countLost = <A, E, R>(effect: Effect.Effect<A, E, R>, lease: Lease): Effect.Effect<A, E, R> =>
+  Effect.tapError(
+    effect,
+    (error) =>
+      error instanceof LeaseLost
+        ? Metric.increment(Metric.tagged(Metrics.leasesLost, "projection", lease.projection))
+        : Effect.void
+  )
+
+/**
+ * Builds the `ProjectionStore` service from a storage backend, the same way for every store: a
+ * span per operation (`ProjectionStore.acquire`, `renew`, `release`, `transaction`,
+ * `atomically`, `park`, `parked`, `unpark`, `clearParked`, with `facta.projection`, and
+ * `facta.generation` for a lease's), and `Metrics.leasesLost` for every `LeaseLost`. It adds
+ * nothing else around `transaction`: one span per batch commit, its transaction as the backend
+ * runs it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (backend: Backend): ProjectionStoreShape => ({
+  acquire: (projection, owner, ttl) =>
+    Spans.withSpan(backend.acquire(projection, owner, ttl), "ProjectionStore.acquire", {
+      "facta.projection": projection,
+      "facta.owner": owner
+    }),
+  renew: (lease, ttl) =>
+    Spans.withSpan(countLost(backend.renew(lease, ttl), lease), "ProjectionStore.renew", onLease(lease)),
+  release: (lease) => Spans.withSpan(backend.release(lease), "ProjectionStore.release", onLease(lease)),
+  transaction: (lease, effect) =>
+    Spans.withSpan(countLost(backend.transaction(lease, effect), lease), "ProjectionStore.transaction", onLease(lease)),
+  atomically: (projection, effect) =>
+    Spans.withSpan(backend.atomically(projection, effect), "ProjectionStore.atomically", onProjection(projection)),
+  isUnavailable: backend.isUnavailable,
+  park: (projection, event, reason) =>
+    Spans.withSpan(backend.park(projection, event, reason), "ProjectionStore.park", onProjection(projection)),
+  parked: (projection) =>
+    Spans.withSpan(backend.parked(projection), "ProjectionStore.parked", onProjection(projection)),
+  unpark: (projection, eventId) =>
+    Spans.withSpan(backend.unpark(projection, eventId), "ProjectionStore.unpark", onProjection(projection)),
+  clearParked: (projection) =>
+    Spans.withSpan(backend.clearParked(projection), "ProjectionStore.clearParked", onProjection(projection))
+})
+
 interface MemoryLease {
   readonly owner: string
   readonly generation: number
@@ -211,7 +270,7 @@ export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.clockWith(
           Effect.tap(() => Effect.sync(() => pending.forEach((apply) => apply())))
         )
       })
-    return {
+    return make({
       acquire: (projection, owner, ttl) =>
         Effect.map(currentTimeMillis, (now) => {
           const current = leases.get(projection)
@@ -253,7 +312,7 @@ export const makeMemory: Effect.Effect<ProjectionStoreShape> = Effect.clockWith(
         ),
       unpark: (projection, eventId) => write(() => void parkedOf(projection).delete(eventId)),
       clearParked: (projection) => write(() => void dead.delete(projection))
-    }
+    })
   })
 )
 

@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, Effect, Layer, Option } from "effect"
+import type { MetricLabel } from "effect"
+import { Context, Data, Effect, FiberRef, Layer, Option } from "effect"
+import * as Metrics from "./Metrics.js"
 import * as Spans from "./Spans.js"
 import * as StreamId from "./StreamId.js"
 
@@ -75,6 +77,59 @@ export interface SnapshotStoreShape {
  */
 export class SnapshotStore extends Context.Tag("@facta/core/SnapshotStore")<SnapshotStore, SnapshotStoreShape>() {}
 
+/**
+ * The storage primitives a snapshot store implements, on stream ids already validated by
+ * {@link make}: what a new store writes, and all it writes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Backend {
+  /** Saves a snapshot unless one at a higher version is already stored. */
+  readonly save: (
+    streamId: StreamId.StreamId,
+    snapshot: { readonly version: number; readonly schemaVersion: number; readonly state: unknown }
+  ) => Effect.Effect<void, SnapshotStoreUnavailable>
+  /** Loads the latest snapshot of a stream. */
+  readonly load: (streamId: StreamId.StreamId) => Effect.Effect<Option.Option<Snapshot>, SnapshotStoreUnavailable>
+  /** Deletes a stream's snapshot. */
+  readonly remove: (streamId: StreamId.StreamId) => Effect.Effect<void, SnapshotStoreUnavailable>
+}
+
+/** `body` on the validated stream id, in a span named `name` (an invalid id fails inside it). */
+const onStream = <A>(
+  name: string,
+  streamId: string,
+  body: (id: StreamId.StreamId) => Effect.Effect<A, SnapshotStoreUnavailable>
+): Effect.Effect<A, SnapshotStoreUnavailable | StreamId.InvalidStreamId> =>
+  Spans.withSpan(Effect.flatMap(StreamId.make(streamId), body), name, { "facta.stream_id": streamId })
+
+/** Counts a load that found a snapshot, synchronously (no extra step on every aggregate load). */
+const countLoaded = (snapshot: Option.Option<Snapshot>, labels: ReadonlyArray<MetricLabel.MetricLabel>) => {
+  if (Option.isSome(snapshot)) Metrics.snapshotsLoaded.unsafeUpdate(1, labels)
+  return snapshot
+}
+
+/**
+ * Builds the `SnapshotStore` service from a storage backend, the same way for every store: it
+ * validates stream ids once (an invalid one fails with `InvalidStreamId` before the backend is
+ * called), wraps every operation in a span (`SnapshotStore.save`, `load`, `remove`, with
+ * `facta.stream_id`) and counts the snapshots loaded (`Metrics.snapshotsLoaded`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (backend: Backend): SnapshotStoreShape => ({
+  save: (streamId, snapshot) => onStream("SnapshotStore.save", streamId, (id) => backend.save(id, snapshot)),
+  load: (streamId) =>
+    onStream("SnapshotStore.load", streamId, (id) =>
+      Effect.withFiberRuntime((fiber) => {
+        const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+        return Effect.map(backend.load(id), (snapshot) => countLoaded(snapshot, labels))
+      })),
+  remove: (streamId) => onStream("SnapshotStore.remove", streamId, backend.remove)
+})
+
 interface StoredSnapshot {
   readonly version: number
   readonly schemaVersion: number
@@ -90,10 +145,9 @@ interface StoredSnapshot {
  */
 export const makeMemory: Effect.Effect<SnapshotStoreShape> = Effect.sync(() => {
   const snapshots = new Map<string, StoredSnapshot>()
-  return {
-    save: (streamId, snapshot) =>
+  return make({
+    save: (id, snapshot) =>
       Effect.gen(function*() {
-        const id = yield* StreamId.make(streamId)
         const state = yield* Effect.try({
           try: () => JSON.stringify(snapshot.state),
           catch: (cause) => new SnapshotStoreUnavailable({ operation: "save", cause })
@@ -103,18 +157,19 @@ export const makeMemory: Effect.Effect<SnapshotStoreShape> = Effect.sync(() => {
         if (existing === undefined || existing.version <= snapshot.version) {
           snapshots.set(id, { version: snapshot.version, schemaVersion: snapshot.schemaVersion, state, takenAt })
         }
-      }).pipe((save) => Spans.withSpan(save, "SnapshotStore.save", { "facta.stream_id": streamId })),
-    load: (streamId) =>
-      Effect.map(StreamId.make(streamId), (id) =>
+      }),
+    load: (id) =>
+      Effect.sync(() =>
         Option.map(Option.fromNullable(snapshots.get(id)), (stored) => ({
           streamId: id,
           version: stored.version,
           schemaVersion: stored.schemaVersion,
           state: JSON.parse(stored.state),
           takenAt: new Date(stored.takenAt)
-        }))).pipe((load) => Spans.withSpan(load, "SnapshotStore.load", { "facta.stream_id": streamId })),
-    remove: (streamId) => Effect.map(StreamId.make(streamId), (id) => void snapshots.delete(id))
-  }
+        }))
+      ),
+    remove: (id) => Effect.sync(() => void snapshots.delete(id))
+  })
 })
 
 /**

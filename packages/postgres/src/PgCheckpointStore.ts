@@ -25,7 +25,7 @@ export const make = (
     const s = sql(schema.name)
     const unavailable = (operation: string, name: string) => (cause: unknown) =>
       new CheckpointStore.CheckpointStoreUnavailable({ operation, name, cause })
-    return {
+    return CheckpointStore.make({
       load: (name) =>
         sql<{ readonly transaction_id: string; readonly global_position: string }>`
           SELECT transaction_id::text AS transaction_id, global_position::text AS global_position
@@ -48,7 +48,7 @@ export const make = (
           Effect.asVoid,
           Effect.mapError(unavailable("reset", name))
         )
-    }
+    })
   })
 
 /**

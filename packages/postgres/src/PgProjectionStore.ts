@@ -136,10 +136,7 @@ export const make = (
         Effect.map((rows) =>
           Option.map(Option.fromNullable(rows[0]), (row) => ({ projection, owner, generation: Number(row.generation) }))
         ),
-        Effect.mapError(unavailable("acquire", projection)),
-        Effect.withSpan("ProjectionStore.acquire", {
-          attributes: { "facta.projection": projection, "facta.owner": owner }
-        })
+        Effect.mapError(unavailable("acquire", projection))
       )
 
     const renew: ProjectionStore.ProjectionStoreShape["renew"] = (lease, ttl) =>
@@ -173,12 +170,7 @@ export const make = (
       )
 
     const transaction: ProjectionStore.ProjectionStoreShape["transaction"] = (lease, effect) =>
-      inTransaction("transaction", lease.projection, holdLease(lease), effect, isLeaseLost).pipe(
-        Effect.withSpan("ProjectionStore.transaction", {
-          captureStackTrace: false,
-          attributes: { "facta.projection": lease.projection, "facta.generation": lease.generation }
-        })
-      )
+      inTransaction("transaction", lease.projection, holdLease(lease), effect, isLeaseLost)
 
     const atomically: ProjectionStore.ProjectionStoreShape["atomically"] = (projection, effect) =>
       inTransaction("atomically", projection, Effect.void, effect, isNever)
@@ -205,8 +197,7 @@ export const make = (
             Effect.asVoid,
             Effect.mapError(unavailable("park", projection))
           )
-        ),
-        Effect.withSpan("ProjectionStore.park", { attributes: { "facta.projection": projection } })
+        )
       )
 
     const parked: ProjectionStore.ProjectionStoreShape["parked"] = (projection) =>
@@ -229,7 +220,18 @@ export const make = (
         Effect.mapError(unavailable("clearParked", projection))
       )
 
-    return { acquire, renew, release, transaction, atomically, park, parked, unpark, clearParked, isUnavailable }
+    return ProjectionStore.make({
+      acquire,
+      renew,
+      release,
+      transaction,
+      atomically,
+      park,
+      parked,
+      unpark,
+      clearParked,
+      isUnavailable
+    })
   })
 
 /**

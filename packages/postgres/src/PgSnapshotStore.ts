@@ -5,8 +5,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { StreamId as StreamIdType } from "@facta/core"
-import { SnapshotStore, Spans, StreamId } from "@facta/core"
+import { SnapshotStore } from "@facta/core"
 import { Effect, Layer, Option } from "effect"
 import { dateOfMillis, epochMillis } from "./internal/textColumns.js"
 import * as PgSchema from "./PgSchema.js"
@@ -35,46 +34,46 @@ export const make = (
     const s = sql(schema.name)
     const unavailable = (operation: string) => (cause: unknown) =>
       new SnapshotStore.SnapshotStoreUnavailable({ operation, cause })
-    return {
-      save: (streamId, snapshot) =>
-        Effect.flatMap(StreamId.make(streamId), (id) =>
-          // A state JSON.stringify throws on (a bigint, a cycle) is a failure, as in memory, not a defect.
-          Effect.flatMap(Effect.try({ try: () => JSON.stringify(snapshot.state), catch: (cause) => cause }), (state) =>
+    return SnapshotStore.make({
+      // A state JSON.stringify throws on (a bigint, a cycle) is a failure, as in memory, not a defect.
+      save: (id, snapshot) =>
+        Effect.flatMap(
+          Effect.try({ try: () => JSON.stringify(snapshot.state), catch: (cause) => cause }),
+          (state) =>
             sql`
-              INSERT INTO ${s}.snapshots (stream_id, version, schema_version, state)
-              VALUES (${id}, ${snapshot.version}, ${snapshot.schemaVersion}, ${state}::jsonb)
-              ON CONFLICT (stream_id) DO UPDATE
-                SET version = excluded.version, schema_version = excluded.schema_version,
-                    state = excluded.state, taken_at = now()
-                WHERE ${s}.snapshots.version <= excluded.version`).pipe(
-              Effect.asVoid,
-              Effect.mapError(unavailable("save"))
-            )).pipe((save) => Spans.withSpan(save, "SnapshotStore.save", { "facta.stream_id": streamId })),
-      load: (streamId) =>
-        Effect.flatMap(StreamId.make(streamId), (id) =>
-          sql<SnapshotRow>`
-            SELECT version::text AS version, schema_version::text AS schema_version, state::text AS state,
-                   (${sql.literal(epochMillis("taken_at"))})::text AS taken_at_ms
-              FROM ${s}.snapshots WHERE stream_id = ${id}`
-            .pipe(
-              Effect.map((rows) =>
-                Option.map(Option.fromNullable(rows[0]), (row) => ({
-                  streamId: id as StreamIdType.StreamId,
-                  version: Number(row.version),
-                  schemaVersion: Number(row.schema_version),
-                  state: JSON.parse(row.state),
-                  takenAt: dateOfMillis(row.taken_at_ms)
-                }))
-              ),
-              Effect.mapError(unavailable("load"))
-            )).pipe((load) => Spans.withSpan(load, "SnapshotStore.load", { "facta.stream_id": streamId })),
-      remove: (streamId) =>
-        Effect.flatMap(StreamId.make(streamId), (id) =>
-          sql`DELETE FROM ${s}.snapshots WHERE stream_id = ${id}`.pipe(
-            Effect.asVoid,
-            Effect.mapError(unavailable("remove"))
-          ))
-    }
+            INSERT INTO ${s}.snapshots (stream_id, version, schema_version, state)
+            VALUES (${id}, ${snapshot.version}, ${snapshot.schemaVersion}, ${state}::jsonb)
+            ON CONFLICT (stream_id) DO UPDATE
+              SET version = excluded.version, schema_version = excluded.schema_version,
+                  state = excluded.state, taken_at = now()
+              WHERE ${s}.snapshots.version <= excluded.version`
+        ).pipe(
+          Effect.asVoid,
+          Effect.mapError(unavailable("save"))
+        ),
+      load: (id) =>
+        sql<SnapshotRow>`
+          SELECT version::text AS version, schema_version::text AS schema_version, state::text AS state,
+                 (${sql.literal(epochMillis("taken_at"))})::text AS taken_at_ms
+            FROM ${s}.snapshots WHERE stream_id = ${id}`
+          .pipe(
+            Effect.map((rows) =>
+              Option.map(Option.fromNullable(rows[0]), (row) => ({
+                streamId: id,
+                version: Number(row.version),
+                schemaVersion: Number(row.schema_version),
+                state: JSON.parse(row.state),
+                takenAt: dateOfMillis(row.taken_at_ms)
+              }))
+            ),
+            Effect.mapError(unavailable("load"))
+          ),
+      remove: (id) =>
+        sql`DELETE FROM ${s}.snapshots WHERE stream_id = ${id}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(unavailable("remove"))
+        )
+    })
   })
 
 /**

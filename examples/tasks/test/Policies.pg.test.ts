@@ -3,6 +3,7 @@
  * failures between a command's append and the checkpoint, effectively once (the domain refuses
  * the repeat) when the checkpoint is moved back.
  */
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, layer } from "@effect/vitest"
 import type { Position, RecordedEvent } from "@facta/core"
 import {
@@ -10,6 +11,7 @@ import {
   CheckpointStore,
   CommandHandler,
   EventCatalog,
+  type EventStore,
   Projection,
   ProjectionRunner,
   ProjectionStore
@@ -97,7 +99,7 @@ const isFailure = (event: RecordedEvent.RecordedEvent<SessionEvent>) =>
   event.data._tag === "SessionCompleted" && event.data.outcome === "failure"
 
 /** Runs `projections` in a runner of its own for `millis`, then closes it (batches in flight commit). */
-const runFor = (projections: ReadonlyArray<Projection.Any>, millis: number) =>
+const runFor = (projections: ReadonlyArray<Policy>, millis: number) =>
   Effect.scoped(
     Effect.gen(function*() {
       yield* Layer.build(ProjectionRunner.layer(projections, { leaseTtl: "2 seconds" }))
@@ -105,12 +107,20 @@ const runFor = (projections: ReadonlyArray<Projection.Any>, millis: number) =>
     })
   )
 
+/** A policy: a projection whose handler issues commands and writes its journal. */
+type Policy = Projection.Projection<never, unknown, EventStore.EventStore | SqlClient.SqlClient>
+
+/** What a runner of policies needs; the test's layer provides it. */
+type RunnerNeeds =
+  | EventStore.EventStore
+  | CheckpointStore.CheckpointStore
+  | ProjectionStore.ProjectionStore
+  | SqlClient.SqlClient
+
 /** Runs `projections` until each has caught up, then closes the runner. */
 const runUntilCaughtUp = (
-  projections: ReadonlyArray<Projection.Any>,
-  // What a runner over `Projection.Any` needs is unknown to the types; the test's layer provides it.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  runner: (ps: ReadonlyArray<Projection.Any>) => Layer.Layer<ProjectionRunner.ProjectionRunner, never, any> = (ps) =>
+  projections: ReadonlyArray<Policy>,
+  runner: (ps: ReadonlyArray<Policy>) => Layer.Layer<ProjectionRunner.ProjectionRunner, never, RunnerNeeds> = (ps) =>
     ProjectionRunner.layer(ps, { leaseTtl: "2 seconds" })
 ) =>
   Effect.scoped(

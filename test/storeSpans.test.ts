@@ -1,8 +1,7 @@
 /**
- * The four PostgreSQL stores are built with the core modules' `make(backend)`: one operation of
- * every kind records each store's span once (none doubled by the backend), with its attributes,
- * moves the counters, and the statements nest under the operation's span. (The same cases run
- * in memory in `packages/core/test/StoreSpans.test.ts`.)
+ * Every store is built with its module's `make(backend)`, which adds the spans and metrics: one
+ * operation of every kind on the four stores, in memory and on PostgreSQL, records each store's
+ * span once (none doubled by a backend), with its attributes, and moves the counters.
  */
 import { describe, expect, it } from "@effect/vitest"
 import {
@@ -16,7 +15,7 @@ import {
 } from "@facta/core"
 import { RecordingTracer } from "@facta/testing"
 import { Duration, Effect, Layer, Metric, Option, Stream } from "effect"
-import { storesLayer } from "./support.js"
+import { storesLayer } from "../packages/postgres/test/support.js"
 
 /** One operation of every kind on each store, and what the checks need of their results. */
 const exercise = (streamId: string, projection: string) =>
@@ -105,28 +104,26 @@ const expectedSpans = (streamId: string, projection: string, generation: number)
 
 const storeSpan = /^(EventStore|SnapshotStore|CheckpointStore|ProjectionStore)\./
 
-/** Runs {@link exercise} on the stores in the context under a recording tracer; checks spans and counters. */
-const checkStoreSpans = Effect.gen(function*() {
-  const spans: Array<RecordingTracer.RecordedSpan> = []
-  const streamId = `thing-${crypto.randomUUID()}`
-  const projection = `projection-${crypto.randomUUID()}`
-  const loadedBefore = (yield* Metric.value(Metrics.snapshotsLoaded)).count
-  const leasesLost = Metrics.leasesLost.pipe(Metric.tagged("projection", projection))
+/** How one store's spans nest: what runs inside a fenced transaction, and (on SQL) its statements. */
+type NestingCheck = (
+  spans: ReadonlyArray<RecordingTracer.RecordedSpan>,
+  storeSpans: ReadonlyArray<RecordingTracer.RecordedSpan>
+) => void
 
-  const outcome = yield* exercise(streamId, projection).pipe(Effect.withTracer(RecordingTracer.make(spans)))
+/** In memory, what runs inside a fenced transaction nests under its span. */
+const memoryNesting: NestingCheck = (_spans, recorded) => {
+  const inTransaction = recorded.filter((span) => span.parent === "ProjectionStore.transaction")
+  expect(inTransaction.map((span) => span.name)).toEqual(["ProjectionStore.park", "CheckpointStore.save"])
+  expect(recorded.find((span) => span.name === "ProjectionStore.clearParked")?.parent).toBe(
+    "ProjectionStore.atomically"
+  )
+}
 
-  expect(Option.isSome(outcome.snapshot)).toBe(true)
-  expect(outcome.parked).toHaveLength(1)
-  expect(outcome.lost).toBeInstanceOf(ProjectionStore.LeaseLost)
-  const recorded = spans.filter((span) => storeSpan.test(span.name))
-  const expected = expectedSpans(streamId, projection, outcome.lease.generation)
-  expect(recorded.map((span) => span.name)).toEqual(expected.map(([name]) => name))
-  recorded.forEach((span, index) => {
-    expect(Object.fromEntries(span.attributes), span.name).toMatchObject(expected[index][1])
-    expect(span.ended, span.name).toBeDefined()
-  })
-  // What runs inside a fenced transaction nests under @effect/sql's transaction span, and that
-  // under the store's.
+/**
+ * On PostgreSQL, what runs inside a fenced transaction nests under @effect/sql's transaction span,
+ * and that under the store's; the statements nest under the store's span.
+ */
+const postgresNesting: NestingCheck = (spans, recorded) => {
   const inTransaction = recorded.filter((span) => span.parent === "sql.transaction")
   expect(inTransaction.map((span) => span.name)).toEqual([
     "ProjectionStore.park",
@@ -137,17 +134,62 @@ const checkStoreSpans = Effect.gen(function*() {
     "ProjectionStore.transaction",
     "ProjectionStore.atomically"
   ])
-  // Through @effect/sql, the statements nest under the store's span, in the transaction's.
   const statementParents = spans.filter((span) => span.name === "sql.execute").map((span) => span.parent)
   expect(statementParents).toContain("CheckpointStore.save")
   expect(statementParents).toContain("SnapshotStore.load")
   expect(statementParents).toContain("ProjectionStore.park")
+}
 
-  expect((yield* Metric.value(Metrics.snapshotsLoaded)).count - loadedBefore).toBe(1)
-  expect((yield* Metric.value(leasesLost)).count).toBe(1)
-})
+/** Runs {@link exercise} on the stores in the context under a recording tracer; checks spans and counters. */
+const checkStoreSpans = (checkNesting: NestingCheck) =>
+  Effect.gen(function*() {
+    const spans: Array<RecordingTracer.RecordedSpan> = []
+    const streamId = `thing-${crypto.randomUUID()}`
+    const projection = `projection-${crypto.randomUUID()}`
+    const loadedBefore = (yield* Metric.value(Metrics.snapshotsLoaded)).count
+    const leasesLost = Metrics.leasesLost.pipe(Metric.tagged("projection", projection))
 
-describe("store spans and metrics (PostgreSQL)", () => {
-  it.scoped("every operation of the four stores records its span once, with its attributes, and counts", () =>
-    Effect.flatMap(Layer.build(storesLayer()), (stores) => Effect.provide(checkStoreSpans, stores)))
+    const outcome = yield* exercise(streamId, projection).pipe(Effect.withTracer(RecordingTracer.make(spans)))
+
+    expect(Option.isSome(outcome.snapshot)).toBe(true)
+    expect(outcome.parked).toHaveLength(1)
+    expect(outcome.lost).toBeInstanceOf(ProjectionStore.LeaseLost)
+    const recorded = spans.filter((span) => storeSpan.test(span.name))
+    const expected = expectedSpans(streamId, projection, outcome.lease.generation)
+    expect(recorded.map((span) => span.name)).toEqual(expected.map(([name]) => name))
+    recorded.forEach((span, index) => {
+      expect(Object.fromEntries(span.attributes), span.name).toMatchObject(expected[index][1])
+      expect(span.ended, span.name).toBeDefined()
+    })
+    checkNesting(spans, recorded)
+
+    expect((yield* Metric.value(Metrics.snapshotsLoaded)).count - loadedBefore).toBe(1)
+    expect((yield* Metric.value(leasesLost)).count).toBe(1)
+  })
+
+describe("store spans and metrics", () => {
+  it.effect("in memory: every operation of the four stores records its span once, with its attributes, and counts", () =>
+    checkStoreSpans(memoryNesting).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          EventStore.layerMemory,
+          SnapshotStore.layerMemory,
+          CheckpointStore.layerMemory,
+          ProjectionStore.layerMemory
+        )
+      )
+    ))
+
+  it.scoped("on PostgreSQL: every operation of the four stores records its span once, with its attributes, and counts", () =>
+    Effect.flatMap(Layer.build(storesLayer()), (stores) => Effect.provide(checkStoreSpans(postgresNesting), stores)))
+
+  it.effect("an invalid stream id fails the snapshot store inside its span, before the backend", () =>
+    Effect.gen(function*() {
+      const spans: Array<RecordingTracer.RecordedSpan> = []
+      const store = yield* SnapshotStore.SnapshotStore
+      const error = yield* Effect.flip(store.load("").pipe(Effect.withTracer(RecordingTracer.make(spans))))
+      expect(error._tag).toBe("InvalidStreamId")
+      expect(spans.map((span) => span.name)).toEqual(["SnapshotStore.load"])
+      expect(spans[0].attributes.get("facta.stream_id")).toBe("")
+    }).pipe(Effect.provide(SnapshotStore.layerMemory)))
 })

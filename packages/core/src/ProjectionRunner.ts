@@ -10,8 +10,6 @@
  */
 import type { Scope } from "effect"
 import { Context, Duration, Effect, Layer, Option, Schedule } from "effect"
-import type * as CheckpointStore from "./CheckpointStore.js"
-import type * as EventStore from "./EventStore.js"
 import * as Commit from "./internal/projectionRunner/commit.js"
 import * as Environment from "./internal/projectionRunner/environment.js"
 import * as Lifecycle from "./internal/projectionRunner/lifecycle.js"
@@ -19,6 +17,7 @@ import type {
   Failure,
   ProjectionStopped,
   RebuildError,
+  Requirements,
   Status,
   StoreError,
   UnknownProjection
@@ -45,6 +44,8 @@ export type {
   Failure,
   /** @since 0.1.0 */
   RebuildError,
+  /** @since 0.1.0 */
+  Requirements,
   /** @since 0.1.0 */
   State,
   /** @since 0.1.0 */
@@ -179,15 +180,7 @@ const settingsOf = (options: Options): Environment.Settings => {
 export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
   projections: Ps,
   options: Options = {}
-): Effect.Effect<
-  ProjectionRunnerShape,
-  never,
-  | EventStore.EventStore
-  | CheckpointStore.CheckpointStore
-  | ProjectionStore.ProjectionStore
-  | Projection.Context<Ps[number]>
-  | Scope.Scope
-> =>
+): Effect.Effect<ProjectionRunnerShape, never, Requirements<Ps> | Scope.Scope> =>
   Effect.gen(function*() {
     const env = yield* Environment.make(projections, settingsOf(options))
     const slots = [...env.slots.values()]
@@ -221,14 +214,7 @@ export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
 export const layer = <const Ps extends ReadonlyArray<Projection.Any>>(
   projections: Ps,
   options: Options = {}
-): Layer.Layer<
-  ProjectionRunner,
-  never,
-  | EventStore.EventStore
-  | CheckpointStore.CheckpointStore
-  | ProjectionStore.ProjectionStore
-  | Projection.Context<Ps[number]>
-> => Layer.scoped(ProjectionRunner, make(projections, options))
+): Layer.Layer<ProjectionRunner, never, Requirements<Ps>> => Layer.scoped(ProjectionRunner, make(projections, options))
 
 /**
  * Waits until a projection has handled every event committed before the call (accessor; see

@@ -10,7 +10,7 @@ import * as EventStore from "../../EventStore.js"
 import * as Projection from "../../Projection.js"
 import * as ProjectionStore from "../../ProjectionStore.js"
 import type { RecordedEvent } from "../../RecordedEvent.js"
-import type { Status } from "./models.js"
+import type { Requirements, Status } from "./models.js"
 import { UnknownProjection } from "./models.js"
 
 /** What the runner keeps of a status between calls: `lag` and `heldBack` are asked of the store on each call. */
@@ -75,15 +75,7 @@ export interface Environment extends Settings {
 export const make = <const Ps extends ReadonlyArray<Projection.Any>>(
   projections: Ps,
   settings: Settings
-): Effect.Effect<
-  Environment,
-  never,
-  | EventStore.EventStore
-  | CheckpointStore.CheckpointStore
-  | ProjectionStore.ProjectionStore
-  | Projection.Context<Ps[number]>
-  | Scope.Scope
-> =>
+): Effect.Effect<Environment, never, Requirements<Ps> | Scope.Scope> =>
   Effect.gen(function*() {
     const slots = new Map<string, Slot>()
     for (const projection of projections) {

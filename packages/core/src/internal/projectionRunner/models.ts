@@ -150,3 +150,16 @@ export type StoreError =
   | EventStore.EventStoreUnavailable
   | CheckpointStore.CheckpointStoreUnavailable
   | ProjectionStore.ProjectionStoreUnavailable
+
+/**
+ * What a runner of the projections `Ps` needs: the event, checkpoint and projection stores, and
+ * the services the projections' handlers use.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirements<Ps extends ReadonlyArray<Projection.Any>> =
+  | EventStore.EventStore
+  | CheckpointStore.CheckpointStore
+  | ProjectionStore.ProjectionStore
+  | Projection.Context<Ps[number]>

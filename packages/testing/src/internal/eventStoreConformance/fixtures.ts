@@ -1,6 +1,7 @@
+import { expect } from "@effect/vitest"
 import type { RecordedEvent } from "@facta/core"
 import { EventStore, ExpectedVersion } from "@facta/core"
-import { Chunk, Data, Duration, Effect, Stream } from "effect"
+import { Chunk, Data, Duration, Effect, Option, Stream } from "effect"
 
 /**
  * What every group of cases receives: `test` registers one case on the shared store, and the
@@ -116,3 +117,20 @@ export const within =
       duration: settings.waitTimeout,
       onTimeout: () => new Stalled({ what, after: settings.waitTimeout })
     })
+
+/** Appends `[a good event, bad]` to a new stream: InvalidEvent for event #1, and nothing written. */
+export const expectRefused = (bad: RecordedEvent.NewEvent) =>
+  Effect.gen(function*() {
+    const category = uniqueCategory()
+    const streamId = streamIn(category)
+    const invalid = yield* expectFailure(
+      EventStore.append(streamId, [newEvent(), bad], ExpectedVersion.Any),
+      "InvalidEvent"
+    )
+    expect(invalid.streamId).toBe(streamId)
+    expect(invalid.index).toBe(1)
+    expect(invalid.message).toContain(invalid.reason)
+    expect(yield* EventStore.streamVersion(streamId)).toEqual(Option.none())
+    expect(yield* readCategory(category)).toEqual([])
+    return invalid
+  })

@@ -6,6 +6,7 @@ import type { Suite } from "./fixtures.js"
 import {
   collect,
   expectFailure,
+  expectRefused,
   newEvent,
   readCategory,
   readStream,
@@ -114,23 +115,6 @@ const badValues: ReadonlyArray<BadValue> = [
     in: "metadata"
   }
 ]
-
-/** Appends `[a good event, bad]` to a new stream: InvalidEvent for event #1, and nothing written. */
-const expectRefused = (bad: RecordedEvent.NewEvent) =>
-  Effect.gen(function*() {
-    const category = uniqueCategory()
-    const streamId = streamIn(category)
-    const invalid = yield* expectFailure(
-      EventStore.append(streamId, [newEvent(), bad], ExpectedVersion.Any),
-      "InvalidEvent"
-    )
-    expect(invalid.streamId).toBe(streamId)
-    expect(invalid.index).toBe(1)
-    expect(invalid.message).toContain(invalid.reason)
-    expect(yield* EventStore.streamVersion(streamId)).toEqual(Option.none())
-    expect(yield* readCategory(category)).toEqual([])
-    return invalid
-  })
 
 /** A string of `bytes` UTF-8 bytes of JSON once quoted (`"` + ASCII + `"`). */
 const jsonOfBytes = (bytes: number): string => "x".repeat(bytes - 2)

@@ -12,7 +12,7 @@ import type { Decoded, Environment, Slot } from "./environment.js"
 export class HandlerFailed extends Data.TaggedError("HandlerFailed")<{ readonly cause: unknown }> {}
 
 /** Runs the projection's `reset` with the layer's services; any failure or defect becomes `HandlerFailed`. */
-export const runResetCode = (env: Environment, code: Effect.Effect<void, unknown, unknown>) =>
+export const runProjectionReset = (env: Environment, code: Effect.Effect<void, unknown, unknown>) =>
   runWithContext(code, env.context, (cause) => new HandlerFailed({ cause }))
 
 /**
@@ -20,7 +20,7 @@ export const runResetCode = (env: Environment, code: Effect.Effect<void, unknown
  * are `HandlerFailed`, except a lost database connection met in its writes: that is the
  * store being unavailable, so the runner pauses and resumes.
  */
-export const runOwn = (
+export const runProjectionCode = (
   env: Environment,
   slot: Slot,
   operation: string,
@@ -31,10 +31,10 @@ export const runOwn = (
       ? new ProjectionStore.ProjectionStoreUnavailable({ operation, projection: slot.projection.name, cause })
       : new HandlerFailed({ cause }))
 
-/** Runs the handler on `events` (see {@link runOwn}). */
+/** Runs the handler on `events` (see {@link runProjectionCode}). */
 export const runHandler = (
   env: Environment,
   slot: Slot,
   events: ReadonlyArray<Decoded>
 ): Effect.Effect<void, HandlerFailed | ProjectionStore.ProjectionStoreUnavailable> =>
-  runOwn(env, slot, "handle", handleEvents(slot.projection, events as ReadonlyArray<RecordedEvent<never>>))
+  runProjectionCode(env, slot, "handle", handleEvents(slot.projection, events as ReadonlyArray<RecordedEvent<never>>))

@@ -9,7 +9,7 @@ import { describeCause } from "../describeCause.js"
 import { type CommitError, Halted } from "./commit.js"
 import type { Environment, Slot } from "./environment.js"
 import { follow } from "./follow.js"
-import { HandlerFailed, runOwn, runResetCode } from "./handler.js"
+import { HandlerFailed, runProjectionCode, runProjectionReset } from "./handler.js"
 import { acquireLease, keepLease } from "./lease.js"
 import { type RebuildError, ResetFailed } from "./models.js"
 import { setStatus } from "./status.js"
@@ -29,7 +29,7 @@ const runSetup = (
 ): Effect.Effect<void, Halted | CommitError> => {
   const { name, retry, setup } = slot.projection
   if (setup === undefined) return Effect.void
-  return env.projectionStore.transaction(lease, runOwn(env, slot, "setup", setup)).pipe(
+  return env.projectionStore.transaction(lease, runProjectionCode(env, slot, "setup", setup)).pipe(
     Effect.uninterruptible,
     Effect.tapError((error) =>
       error._tag === "HandlerFailed"
@@ -49,7 +49,7 @@ const runSetup = (
 const resetUnder = (env: Environment, slot: Slot, lease: ProjectionStore.Lease) => {
   const { name, reset } = slot.projection
   const work = Effect.all([
-    reset === undefined ? Effect.void : runResetCode(env, reset),
+    reset === undefined ? Effect.void : runProjectionReset(env, reset),
     env.checkpoints.reset(name),
     env.projectionStore.clearParked(name)
   ], { discard: true })
